@@ -1,0 +1,168 @@
+"""`assay run`: find suites, run them, report, and exit with a pytest-style code."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from assay.cli.exitcodes import ExitCode
+
+DESCRIPTION = """\
+Run the tests in **/*.assay.yaml under PATHS (default: the configured paths,
+or the current directory). Exit codes: 0 all passed, 1 some failed, 2
+interrupted or invalid test files, 3 internal error, 4 usage error, 5 no
+tests selected."""
+
+
+def add_parser(commands: Any) -> None:
+    """Register `run` and its options."""
+    p = commands.add_parser(
+        "run",
+        help="run tests",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", help="suite files or directories")
+    select = p.add_argument_group("selection")
+    select.add_argument(
+        "-k",
+        dest="keyword",
+        metavar="EXPR",
+        help="only tests whose id matches: substrings with and/or/not",
+    )
+    select.add_argument(
+        "-t",
+        "--tag",
+        dest="tags",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="only tests with this tag (repeat for any of several)",
+    )
+    select.add_argument("--list", action="store_true", help="list the selected tests and exit")
+    execution = p.add_argument_group("execution")
+    execution.add_argument(
+        "-j",
+        "--jobs",
+        type=_positive_int,
+        metavar="N",
+        help="tests to run at once (default: number of CPUs)",
+    )
+    execution.add_argument(
+        "--timeout", type=_duration, metavar="DURATION", help="deadline for the whole run, e.g. 10m"
+    )
+    execution.add_argument(
+        "--test-timeout",
+        type=_duration,
+        metavar="DURATION",
+        help="default per-test timeout (default: 60s)",
+    )
+    execution.add_argument(
+        "--idle-timeout",
+        type=_duration,
+        metavar="DURATION",
+        help="stop a test whose output is silent this long",
+    )
+    execution.add_argument(
+        "--kill-grace",
+        type=_duration,
+        metavar="DURATION",
+        help="time between SIGTERM and SIGKILL (default: 2s)",
+    )
+    execution.add_argument(
+        "--keep-tmp",
+        action="store_true",
+        default=None,
+        help="keep each test's work directory and print where",
+    )
+    execution.add_argument(
+        "--strip-ansi",
+        action="store_true",
+        default=None,
+        help="remove ANSI escapes from output before matching",
+    )
+    execution.add_argument(
+        "--update-snapshots",
+        action="store_true",
+        help="write snapshot files instead of comparing them",
+    )
+    output = p.add_argument_group("reports")
+    output.add_argument("--junit", type=Path, metavar="PATH", help="write JUnit XML here")
+    output.add_argument("--json", type=Path, metavar="PATH", help="write the JSON report here")
+    output.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the console output (default: auto)",
+    )
+    output.add_argument(
+        "-q", "--quiet", action="store_true", help="print only failures and the summary"
+    )
+    p.set_defaults(handler=run)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _duration(text: str) -> float:
+    from assay.model.units import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute `assay run`."""
+    from assay.api import collect, run_options
+    from assay.config import load_settings
+    from assay.engine import execute
+    from assay.engine.runs import Handler
+    from assay.reports.console import ConsoleReporter
+
+    settings = load_settings().merge(
+        jobs=args.jobs,
+        timeout=args.timeout,
+        test_timeout=args.test_timeout,
+        idle_timeout=args.idle_timeout,
+        kill_grace=args.kill_grace,
+        keep_tmp=args.keep_tmp,
+        strip_ansi=args.strip_ansi,
+    )
+    tests = collect(args.paths or None, keyword=args.keyword, tags=args.tags, settings=settings)
+    if args.list:
+        for test in tests:
+            print(test.id)
+        return ExitCode.OK if tests else ExitCode.NO_TESTS_COLLECTED
+    if not tests:
+        print("assay: no tests selected", file=sys.stderr)
+        return ExitCode.NO_TESTS_COLLECTED
+    tty = sys.stdout.isatty()
+    color = args.color == "always" or (
+        args.color == "auto" and tty and "NO_COLOR" not in os.environ
+    )
+    handlers: list[Handler] = [ConsoleReporter(sys.stdout, color=color, live=tty, quiet=args.quiet)]
+    if args.junit:
+        from assay.reports.junit import JUnitWriter
+
+        handlers.append(JUnitWriter(args.junit))
+    if args.json:
+        from assay import __version__
+        from assay.reports.json_report import JsonWriter
+
+        handlers.append(JsonWriter(args.json, __version__))
+    result = execute(tests, run_options(settings, args.update_snapshots), handlers)
+    if result.interrupted:
+        return ExitCode.INTERRUPTED
+    return ExitCode.OK if result.ok else ExitCode.TESTS_FAILED

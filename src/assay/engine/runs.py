@@ -1,0 +1,283 @@
+"""Executing a selection: dependency order, bounded concurrency, retries and deadlines.
+
+One thread runs the whole loop: it starts processes, polls their pidfds,
+drives each one's deadlines through the sandbox's `Execution` state machine,
+checks results and emits every event. There is no thread per test, so `-j`
+can go far past the number of cores, handlers never see two events at once,
+and no time is lost handing work between threads.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from assay.checks import slug
+from assay.model import (
+    Attempt,
+    AttemptFinished,
+    CommandTest,
+    Event,
+    Failure,
+    Outcome,
+    Result,
+    RunFinished,
+    RunResult,
+    RunStarted,
+    TestFinished,
+    TestStarted,
+)
+from assay.model.units import format_duration
+from assay.runners import DEADLINE, CommandRunner, RunnerConfig, Started, Workspaces
+from assay.sandbox import Cancellation, ProcessSandbox, Sandbox
+
+INTERRUPTED = "interrupted"
+
+
+class Handler(Protocol):
+    """Anything that reacts to a run's events: console, reports, recorders."""
+
+    def handle(self, event: Event) -> None:
+        """React to one event; called from a single thread, in order."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """How to execute a selection of tests."""
+
+    jobs: int | None = None
+    timeout: float | None = None
+    keep_tmp: bool = False
+    tmp_dir: Path | None = None
+    runner: RunnerConfig = field(default_factory=RunnerConfig)
+
+    @property
+    def workers(self) -> int:
+        """The concurrency: `jobs`, or one per CPU."""
+        return max(1, self.jobs or os.cpu_count() or 1)
+
+
+def execute(
+    tests: Sequence[CommandTest],
+    options: RunOptions,
+    handlers: Sequence[Handler] = (),
+    sandbox: Sandbox | None = None,
+) -> RunResult:
+    """Run `tests` and return their results in the order given."""
+    return _Run(tests, options, handlers, sandbox or ProcessSandbox()).execute()
+
+
+@dataclass(slots=True)
+class _Active:
+    """A test with an attempt in progress."""
+
+    index: int
+    started: Started
+    attempts: list[Attempt]
+
+
+class _Run:
+    def __init__(
+        self,
+        tests: Sequence[CommandTest],
+        options: RunOptions,
+        handlers: Sequence[Handler],
+        sandbox: Sandbox,
+    ) -> None:
+        self.tests = list(tests)
+        self.options = options
+        self.handlers = handlers
+        self.sandbox = sandbox
+        self.runner = CommandRunner(sandbox, options.runner)
+        self.cancel = Cancellation()
+        self.results: dict[int, Result] = {}
+        self.active: dict[int, _Active] = {}
+        self.waiting_on = dict.fromkeys(range(len(self.tests)), 0)
+        self.dependants: dict[int, list[int]] = {i: [] for i in range(len(self.tests))}
+        self.ready: deque[int] = deque()
+        self.interrupted: str | None = None
+        self._link()
+
+    def _link(self) -> None:
+        index = {(t.suite_file, t.name): i for i, t in enumerate(self.tests)}
+        for i, test in enumerate(self.tests):
+            for need in test.needs:
+                j = index.get((test.suite_file, need))
+                if j is not None:
+                    self.dependants[j].append(i)
+                    self.waiting_on[i] += 1
+        self.ready = deque(i for i, n in self.waiting_on.items() if n == 0)
+
+    def emit(self, event: Event) -> None:
+        for handler in self.handlers:
+            handler.handle(event)
+
+    def execute(self) -> RunResult:
+        started_at = datetime.now(UTC)
+        start = time.monotonic()
+        deadline = start + self.options.timeout if self.options.timeout else None
+        root = _make_root(self.options.tmp_dir)
+        workspaces = Workspaces(root, keep=self.options.keep_tmp)
+        self.emit(RunStarted(tuple(self.tests), started_at, self.options.workers))
+        try:
+            self._loop(workspaces, deadline)
+        finally:
+            for active in self.active.values():  # only after a bug: leave nothing running
+                active.started.workspace.close()
+            self.sandbox.close()
+            workspaces.close()
+            self.cancel.close()
+            if not self.options.keep_tmp:
+                shutil.rmtree(root, ignore_errors=True)
+        result = RunResult(
+            results=tuple(self.results[i] for i in range(len(self.tests))),
+            started_at=started_at,
+            duration=time.monotonic() - start,
+            interrupted=self.interrupted,
+            tmp_dir=str(root) if self.options.keep_tmp else None,
+        )
+        self.emit(RunFinished(result))
+        return result
+
+    def _loop(self, workspaces: Workspaces, deadline: float | None) -> None:
+        while len(self.results) < len(self.tests):
+            try:
+                self._start_ready(workspaces)
+                if self.active:
+                    ready = self._wait(deadline)
+                    self._advance(ready, workspaces)
+            except KeyboardInterrupt:
+                self._stop(INTERRUPTED, "interrupted by the user")
+
+    def _wait(self, deadline: float | None) -> set[int]:
+        """Sleep until a process needs attention; the descriptors that became readable."""
+        poller = select.poll()
+        poller.register(self.cancel.fileno(), select.POLLIN)
+        wakes = [deadline] if deadline is not None and not self.cancel.cancelled else []
+        for active in self.active.values():
+            execution = active.started.execution
+            assert execution is not None
+            fd = execution.fileno()
+            if fd >= 0:
+                poller.register(fd, select.POLLIN)
+            wake = execution.wake_at()
+            if wake is not None:
+                wakes.append(wake)
+        timeout = max(0.0, min(wakes) - time.monotonic()) * 1000 if wakes else None
+        ready = {fd for fd, _ in poller.poll(timeout)}
+        if deadline is not None and time.monotonic() >= deadline and not self.cancel.cancelled:
+            assert self.options.timeout is not None
+            self._stop(DEADLINE, f"run deadline of {format_duration(self.options.timeout)} reached")
+        return ready
+
+    def _advance(self, ready: set[int], workspaces: Workspaces) -> None:
+        now = time.monotonic()
+        everyone = self.cancel.cancelled
+        for index, active in list(self.active.items()):
+            execution = active.started.execution
+            assert execution is not None
+            wake = execution.wake_at()
+            due = everyone or execution.fileno() in ready or (wake is not None and wake <= now)
+            if not due:
+                continue
+            outcome = execution.advance(now, self.cancel)
+            if outcome is None:
+                continue
+            del self.active[index]
+            attempt = self.runner.finish(active.started, outcome, self.cancel)
+            self._attempt_done(active.index, active.attempts, attempt, workspaces)
+
+    def _start_ready(self, workspaces: Workspaces) -> None:
+        while self.ready and len(self.active) < self.options.workers and not self.cancel.cancelled:
+            index = self.ready.popleft()
+            test = self.tests[index]
+            if test.skip is not None:
+                self._skip(index, test.skip)
+                continue
+            self.emit(TestStarted(test))
+            self._start_attempt(index, 1, [], workspaces)
+
+    def _start_attempt(
+        self, index: int, number: int, attempts: list[Attempt], workspaces: Workspaces
+    ) -> None:
+        test = self.tests[index]
+        name = f"{index + 1:05d}-{slug(test.name)[:40]}-{number}"
+        try:
+            started = self.runner.start(test, number, workspaces, name)
+        except Exception as error:  # a bug must not take the run down: it errors this test
+            failure = Failure("internal", f"internal error: {type(error).__name__}: {error}")
+            started = Attempt(number, Outcome.ERROR, datetime.now(UTC), 0.0, failures=(failure,))
+        if isinstance(started, Attempt):
+            self._attempt_done(index, attempts, started, workspaces)
+        else:
+            self.active[index] = _Active(index, started, attempts)
+
+    def _attempt_done(
+        self, index: int, attempts: list[Attempt], attempt: Attempt, workspaces: Workspaces
+    ) -> None:
+        test = self.tests[index]
+        attempts.append(attempt)
+        self.emit(AttemptFinished(test, attempt))
+        final = (
+            attempt.outcome is Outcome.PASSED
+            or self.cancel.cancelled
+            or attempt.number > test.retries
+        )
+        if not final:
+            self._start_attempt(index, attempt.number + 1, attempts, workspaces)
+            return
+        flaky = attempt.outcome is Outcome.PASSED and len(attempts) > 1
+        self._finish(index, Result(test, attempt.outcome, tuple(attempts), flaky=flaky))
+
+    def _stop(self, reason: str, message: str) -> None:
+        """Cancel running tests and skip every one not yet started."""
+        if self.interrupted is None:
+            self.interrupted = message
+        self.cancel.cancel(reason)
+        ready, self.ready = self.ready, deque()
+        for index in ready:
+            self._skip(index, message)
+
+    def _finish(self, index: int, result: Result) -> None:
+        self.results[index] = result
+        self.emit(TestFinished(result))
+        for dependant in self.dependants[index]:
+            if dependant in self.results:
+                continue
+            if self.cancel.cancelled:
+                self._skip(dependant, self.interrupted or INTERRUPTED)
+            elif not result.outcome.ok:
+                verb = (
+                    "was skipped"
+                    if result.outcome is Outcome.SKIPPED
+                    else f"ended {result.outcome.value}"
+                )
+                self._skip(dependant, f"needs {result.test.name!r}, which {verb}")
+            else:
+                self.waiting_on[dependant] -= 1
+                if self.waiting_on[dependant] == 0:
+                    self.ready.append(dependant)
+
+    def _skip(self, index: int, reason: str) -> None:
+        self._finish(index, Result(self.tests[index], Outcome.SKIPPED, reason=reason))
+
+
+def _make_root(parent: Path | None) -> Path:
+    """A fresh private directory for the run's work directories."""
+    base = parent or Path(os.environ.get("TMPDIR") or "/tmp")
+    while True:
+        path = base / f"assay-{os.getpid()}-{os.urandom(4).hex()}"
+        try:
+            path.mkdir(mode=0o700, parents=True)
+        except FileExistsError:
+            continue
+        return path

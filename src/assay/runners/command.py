@@ -1,0 +1,236 @@
+"""The runner for command tests (`run:`): one attempt in, one `Attempt` out."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from assay.checks import (
+    SnapshotTarget,
+    Verdict,
+    check_files,
+    check_output,
+    check_status,
+    signal_name,
+    slug,
+)
+from assay.model import Attempt, CommandTest, Failure, Outcome, Output
+from assay.model.units import format_duration
+from assay.runners.workspace import Workspace, Workspaces
+from assay.sandbox import (
+    Cancellation,
+    Execution,
+    ProcessOutcome,
+    ProcessRequest,
+    Sandbox,
+    wait,
+)
+
+DEFAULT_ENV = {"NO_COLOR": "1", "TERM": "dumb"}
+DEADLINE = "run deadline reached"
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerConfig:
+    """Run-wide settings a runner applies to every test."""
+
+    update_snapshots: bool = False
+    strip_ansi: bool = False
+    timeout: float | None = 60.0
+    idle_timeout: float | None = None
+    grace: float = 2.0
+    keep_tmp: bool = False
+
+
+@dataclass(slots=True)
+class Started:
+    """An attempt whose command is running; `CommandRunner.finish` completes it."""
+
+    test: CommandTest
+    number: int
+    request: ProcessRequest
+    workspace: Workspace
+    execution: Execution | None
+
+
+class CommandRunner:
+    """Turns one attempt of a command test into an `Attempt`, using a sandbox and the checks."""
+
+    def __init__(self, sandbox: Sandbox, config: RunnerConfig) -> None:
+        self.sandbox = sandbox
+        self.config = config
+        # Reading os.environ decodes every variable; do it once per run, not per test.
+        self.inherited = dict(os.environ)
+
+    def attempt(
+        self,
+        test: CommandTest,
+        number: int,
+        workspaces: Workspaces,
+        name: str,
+        cancel: Cancellation,
+    ) -> Attempt:
+        """Run attempt `number` of `test` to its end, blocking this thread."""
+        started = self.start(test, number, workspaces, name)
+        if isinstance(started, Attempt):
+            return started
+        assert started.execution is not None
+        return self.finish(started, wait(started.execution, cancel), cancel)
+
+    def start(
+        self, test: CommandTest, number: int, workspaces: Workspaces, name: str
+    ) -> Started | Attempt:
+        """Prepare a fresh, empty workspace and start the command in it.
+
+        Returns the finished `Attempt` at once when the command cannot start.
+        """
+        try:
+            workspace = workspaces.open(name)
+        except OSError as error:
+            return _errored(number, f"cannot create the work directory: {error}")
+        try:
+            request = self._request(test, workspace)
+        except OSError as error:
+            workspace.close()
+            return _errored(number, f"cannot prepare the work directory: {error}")
+        execution = self.sandbox.start(request)
+        if isinstance(execution, ProcessOutcome):
+            return self.finish(Started(test, number, request, workspace, None), execution, None)
+        return Started(test, number, request, workspace, execution)
+
+    def finish(
+        self, started: Started, outcome: ProcessOutcome, cancel: Cancellation | None
+    ) -> Attempt:
+        """Check the ended command against its expectations and release its workspace."""
+        try:
+            return self._attempt(started, outcome, cancel)
+        finally:
+            started.workspace.close()
+
+    def _attempt(
+        self, started: Started, outcome: ProcessOutcome, cancel: Cancellation | None
+    ) -> Attempt:
+        test, workspace, request = started.test, started.workspace, started.request
+        stdout, stderr = workspace.outputs()
+        verdict = Verdict()
+        if outcome.error:
+            result = Outcome.ERROR
+            verdict.failures.append(Failure("run", outcome.error))
+        elif outcome.stopped:
+            result = _stopped(outcome, request, cancel, verdict)
+        else:
+            self._verify(test, outcome, stdout, stderr, workspace.workdir, verdict)
+            result = Outcome.FAILED if verdict.failures else Outcome.PASSED
+        return Attempt(
+            number=started.number,
+            outcome=result,
+            started_at=outcome.started_at,
+            duration=outcome.duration,
+            exit_code=outcome.exit_code,
+            signal=signal_name(outcome.signal) if outcome.signal else None,
+            failures=tuple(verdict.failures),
+            stdout=workspace.kept(stdout, "stdout"),
+            stderr=workspace.kept(stderr, "stderr"),
+            workdir=workspace.kept_dir,
+            notes=tuple(verdict.notes),
+        )
+
+    def _verify(
+        self,
+        test: CommandTest,
+        outcome: ProcessOutcome,
+        stdout: Output,
+        stderr: Output,
+        workdir: Path,
+        verdict: Verdict,
+    ) -> None:
+        expect = test.expect
+        check_status(expect, outcome.exit_code, outcome.signal, outcome.duration, verdict)
+        ansi = test.strip_ansi or self.config.strip_ansi
+        for stream, matchers, output in (
+            ("stdout", expect.stdout, stdout),
+            ("stderr", expect.stderr, stderr),
+        ):
+            if matchers:
+                target = self._snapshots(test, f".{stream}")
+                check_output(matchers, output, stream, verdict, snapshots=target, ansi=ansi)
+        if expect.files:
+            check_files(expect.files, workdir, verdict, self._snapshots(test, ""))
+
+    def _snapshots(self, test: CommandTest, suffix: str) -> SnapshotTarget:
+        suite = test.suite_file
+        stem = suite.name.removesuffix(".yaml").removesuffix(".yml").removesuffix(".assay")
+        return SnapshotTarget(
+            suite.parent / "__snapshots__" / stem,
+            slug(test.name) + suffix,
+            self.config.update_snapshots,
+        )
+
+    def _request(self, test: CommandTest, workspace: Workspace) -> ProcessRequest:
+        workdir = workspace.workdir
+        for spec in test.files:
+            path = workdir / spec.path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(spec.content)
+            if spec.mode is not None:
+                path.chmod(spec.mode)
+        cwd = workdir
+        if test.cwd:
+            cwd = workdir / test.cwd
+            if not Path(test.cwd).is_absolute():
+                cwd.mkdir(parents=True, exist_ok=True)
+        return ProcessRequest(
+            argv=test.argv,
+            cwd=cwd,
+            env=environment(test, self.inherited),
+            stdin=workspace.stdin(test.stdin),
+            stdout=workspace.stdout,
+            stderr=workspace.stderr,
+            timeout=test.timeout or self.config.timeout,
+            idle_timeout=test.idle_timeout or self.config.idle_timeout,
+            grace=self.config.grace,
+            limits=test.limits,
+            label=test.id,
+        )
+
+
+def environment(test: CommandTest, inherited: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The test's environment: inherited (or just PATH), then Assay's defaults, then its own."""
+    inherited = os.environ if inherited is None else inherited
+    path_only = {"PATH": inherited.get("PATH", os.defpath)}
+    env = dict(inherited) if test.inherit_env else path_only
+    env.update(DEFAULT_ENV)
+    for name, value in test.env:
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def _stopped(
+    outcome: ProcessOutcome,
+    request: ProcessRequest,
+    cancel: Cancellation | None,
+    verdict: Verdict,
+) -> Outcome:
+    if outcome.stopped == "timeout":
+        message = f"timed out after {format_duration(request.timeout or 0)}"
+    elif outcome.stopped == "idle":
+        message = f"no output for {format_duration(request.idle_timeout or 0)} (idle timeout)"
+    else:
+        message = f"stopped: {cancel.reason if cancel else 'cancelled'}"
+    if outcome.stopped == "cancelled" and (cancel is None or cancel.reason != DEADLINE):
+        verdict.failures.append(Failure("run", message))
+        return Outcome.ERROR
+    verdict.failures.append(Failure("timeout", message))
+    return Outcome.TIMEOUT
+
+
+def _errored(number: int, message: str) -> Attempt:
+    return Attempt(
+        number, Outcome.ERROR, datetime.now(UTC), 0.0, failures=(Failure("run", message),)
+    )

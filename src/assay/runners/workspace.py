@@ -1,0 +1,200 @@
+"""Where an attempt runs: an empty work directory and the files behind its streams.
+
+Creating and deleting directories and files is journaled metadata work, and
+on an ordinary disk it costs more than starting a small process. So each
+worker thread keeps a slot: a work directory that is reused while tests
+leave it empty, and stdout/stderr files that are truncated between tests.
+Every attempt still starts in an empty directory with empty output files.
+With `keep`, every attempt gets its own named directory and log files, and
+they stay.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+from assay.checks import read_fd
+from assay.model import Output
+
+
+class Workspaces:
+    """Hands out workspaces under one run directory; `close` releases everything.
+
+    Safe to use from several threads.
+    """
+
+    def __init__(self, root: Path, keep: bool) -> None:
+        self.root = root
+        self.keep = keep
+        self._slots: list[_Slot] = []
+        self._free: list[_Slot] = []
+        self._lock = threading.Lock()
+
+    def open(self, name: str) -> Workspace:
+        """A workspace for one attempt; `name` names its directory when kept."""
+        if self.keep:
+            workdir = self.root / name
+            workdir.mkdir(mode=0o755)
+            stdout, stderr = self._named(name, "stdout"), self._named(name, "stderr")
+            return Workspace(workdir, stdout, stderr, self)
+        with self._lock:
+            if self._free:
+                slot = self._free.pop()
+            else:
+                slot = _Slot(self.root, len(self._slots))
+                self._slots.append(slot)
+        try:
+            return Workspace(slot.take(), slot.stdout, slot.stderr, self, slot)
+        except OSError:
+            with self._lock:
+                self._free.append(slot)
+            raise
+
+    def give_back(self, slot: _Slot, workdir: Path) -> None:
+        """Clean a slot after an attempt and make it available again."""
+        slot.give_back(workdir)
+        with self._lock:
+            self._free.append(slot)
+
+    def _named(self, name: str, stream: str) -> int:
+        path = self.root / f"{name}.{stream}"
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+
+    def close(self) -> None:
+        """Close every slot's files."""
+        with self._lock:
+            for slot in self._slots:
+                slot.close()
+            self._slots.clear()
+
+
+class _Slot:
+    """A reusable work directory and output files for one test at a time."""
+
+    def __init__(self, root: Path, number: int) -> None:
+        self.root = root
+        self.number = number
+        self.count = 0
+        self.spare: Path | None = None
+        self.stdout = -1
+        self.stderr = -1
+
+    def take(self) -> Path:
+        if self.stdout < 0:
+            self.stdout = anonymous_file(self.root)
+            self.stderr = anonymous_file(self.root)
+        if self.spare is not None:
+            workdir, self.spare = self.spare, None
+            return workdir
+        self.count += 1
+        workdir = self.root / f"w{self.number}-{self.count}"
+        workdir.mkdir(mode=0o755)
+        return workdir
+
+    def give_back(self, workdir: Path) -> None:
+        for fd in (self.stdout, self.stderr):
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+        if workdir.is_dir() and not workdir.is_symlink() and _empty(workdir):
+            workdir.chmod(0o755)
+            self.spare = workdir
+        else:
+            _remove(workdir)
+
+    def close(self) -> None:
+        for fd in (self.stdout, self.stderr):
+            if fd >= 0:
+                os.close(fd)
+        self.stdout = self.stderr = -1
+
+
+class Workspace:
+    """One attempt's work directory and stream files; `close` it when done."""
+
+    def __init__(
+        self, workdir: Path, stdout: int, stderr: int, owner: Workspaces, slot: _Slot | None = None
+    ) -> None:
+        self.workdir = workdir
+        self.stdout = stdout
+        self.stderr = stderr
+        self.owner = owner
+        self.slot = slot
+        self._extra: list[int] = []
+
+    def close(self) -> None:
+        """Release the workspace: back to the pool, or closed and kept."""
+        for fd in self._extra:
+            os.close(fd)
+        self._extra.clear()
+        if self.slot is not None:
+            self.owner.give_back(self.slot, self.workdir)
+        else:
+            os.close(self.stdout)
+            os.close(self.stderr)
+
+    def stdin(self, text: str | None) -> int | None:
+        """A descriptor positioned at the start of `text`, or None for no input."""
+        if text is None:
+            return None
+        fd = anonymous_file(self.owner.root)
+        self._extra.append(fd)
+        os.write(fd, text.encode())
+        os.lseek(fd, 0, os.SEEK_SET)
+        return fd
+
+    def outputs(self) -> tuple[Output, Output]:
+        """Bounded views of stdout and stderr, readable in full while the workspace is open."""
+        return (
+            read_fd(self.stdout, f"/proc/self/fd/{self.stdout}"),
+            read_fd(self.stderr, f"/proc/self/fd/{self.stderr}"),
+        )
+
+    def kept(self, output: Output, stream: str) -> Output:
+        """`output` as stored on the attempt: with a path only if the log outlives the run."""
+        path = None if self.slot is not None else f"{self.workdir}.{stream}"
+        return Output(output.text, output.size, output.truncated, path)
+
+    @property
+    def kept_dir(self) -> str | None:
+        """The work directory's path if it is kept."""
+        return None if self.slot is not None else str(self.workdir)
+
+
+def anonymous_file(directory: Path) -> int:
+    """A new file with no name in `directory`, still on disk, gone when closed."""
+    try:
+        return os.open(directory, os.O_RDWR | os.O_TMPFILE | os.O_CLOEXEC, 0o600)
+    except (OSError, AttributeError):  # file systems without O_TMPFILE
+        path = directory / f".stream-{os.urandom(6).hex()}"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        path.unlink()
+        return fd
+
+
+def _empty(directory: Path) -> bool:
+    with os.scandir(directory) as entries:
+        return next(entries, None) is None
+
+
+def _remove(workdir: Path) -> None:
+    try:
+        workdir.rmdir()
+    except FileNotFoundError:
+        pass
+    except OSError:
+        _make_removable(workdir)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _make_removable(workdir: Path) -> None:
+    # A test may leave read-only directories behind; rmtree needs write access.
+    for directory, dirnames, _files in os.walk(workdir):
+        for name in dirnames:
+            path = os.path.join(directory, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o700)
+    if workdir.is_dir():
+        workdir.chmod(0o700)

@@ -1,0 +1,282 @@
+"""The `process` sandbox: a new session and process group per test, on this host.
+
+Output goes straight from the process to files (no pipes to drain). A
+started process is an `_Execution`: a small state machine that the engine's
+single loop drives with `poll` on pidfds, so hundreds of tests run at once
+without a thread each, and Assay wakes exactly when a process ends or a
+deadline passes.
+
+    running ──exit──▶ leftovers? ──no──▶ done
+       │                  │yes
+       │                  └─▶ TERM group ─ empty or grace ─▶ KILL group ─▶ done
+       └─timeout/idle/cancel─▶ TERM group ─ empty or grace ─▶ KILL group ─▶ done
+
+"done" also sweeps strays that left the group (see `reaper`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import errno
+import itertools
+import os
+import shutil
+import signal
+import subprocess
+import time
+from datetime import UTC, datetime
+
+from assay.sandbox import reaper
+from assay.sandbox.limits import limited_argv
+from assay.sandbox.protocol import (
+    Cancellation,
+    ProcessOutcome,
+    ProcessRequest,
+    run_to_end,
+)
+
+_IDLE_CHECK = 0.25
+_GROUP_CHECK = 0.01
+_LEFTOVER_GRACE = 1.0
+_KILL_WAIT = 5.0
+_ids = itertools.count(1)
+
+
+class ProcessSandbox:
+    """Runs each command in its own session; TERM, grace, then KILL on timeout."""
+
+    name = "process"
+
+    def __init__(self) -> None:
+        self.run_id = f"{os.getpid()}-{time.monotonic_ns()}"
+        self.subreaper = reaper.become_subreaper()
+        self.leaders: set[int] = set()
+        self._bytes: dict[str, bytes] = {}
+        self._programs: dict[tuple[str, str | None], str] = {}
+
+    def execute(self, request: ProcessRequest, cancel: Cancellation) -> ProcessOutcome:
+        """Run `request` to its end, blocking; never leaves a process of it alive."""
+        return run_to_end(self, request, cancel)
+
+    def start(self, request: ProcessRequest) -> _Execution | ProcessOutcome:
+        """Start `request`; an outcome with `error` if the program cannot be started."""
+        attempt_id = f"{self.run_id}-{next(_ids)}"
+        started_at = datetime.now(UTC)
+        start = time.monotonic()
+        missing = _missing_program(request)
+        if missing:
+            return ProcessOutcome(started_at, 0.0, error=missing)
+        argv = limited_argv(request.argv, request.limits)
+        try:
+            proc = subprocess.Popen(
+                argv,
+                executable=self._program(argv[0], request.env.get("PATH")),
+                cwd=request.cwd,
+                env=self._environment(request.env, attempt_id),
+                stdin=subprocess.DEVNULL if request.stdin is None else request.stdin,
+                stdout=request.stdout,
+                stderr=request.stderr,
+                start_new_session=True,
+            )
+        except OSError as error:
+            return ProcessOutcome(
+                started_at,
+                time.monotonic() - start,
+                error=f"cannot run {request.argv[0]!r}: {error.strerror or error}",
+            )
+        self.leaders.add(proc.pid)
+        return _Execution(self, proc, request, attempt_id, started_at, start)
+
+    def close(self) -> None:
+        """Kill every process still carrying this sandbox's cookie."""
+        reaper.sweep(self.run_id + "-", set(), prefix=True)
+
+    def _environment(self, env: dict[str, str], attempt_id: str) -> dict[bytes, bytes]:
+        # Popen encodes every variable of every test; most are the same each time.
+        cache = self._bytes
+        encoded = {}
+        for key, value in env.items():
+            k = cache.get(key) or cache.setdefault(key, os.fsencode(key))
+            encoded[k] = cache.get(value) or cache.setdefault(value, os.fsencode(value))
+        encoded[reaper.COOKIE.encode()] = attempt_id.encode()
+        return encoded
+
+    def _program(self, name: str, path: str | None) -> str | None:
+        """The program's full path, found once per PATH (Popen would search each time)."""
+        if "/" in name:
+            return None
+        key = (name, path)
+        found = self._programs.get(key)
+        if found is None:
+            found = shutil.which(name, path=path)
+            if found is None:
+                return None  # let exec report it
+            self._programs[key] = found
+        return found
+
+
+class _State(enum.Enum):
+    RUNNING = "running"
+    ENDING = "ending"  # TERM sent to the group; waiting for it to empty or the grace to pass
+    KILLED = "killed"  # KILL sent; waiting for the kernel to finish the job
+
+
+class _Execution:
+    """One started process group, driven to its end by `advance`."""
+
+    def __init__(
+        self,
+        sandbox: ProcessSandbox,
+        proc: subprocess.Popen[bytes],
+        request: ProcessRequest,
+        attempt_id: str,
+        started_at: datetime,
+        start: float,
+    ) -> None:
+        self.sandbox = sandbox
+        self.proc = proc
+        self.request = request
+        self.attempt_id = attempt_id
+        self.started_at = started_at
+        self.start = start
+        self.deadline = start + request.timeout if request.timeout else None
+        self.state = _State.RUNNING
+        self.stopped: str | None = None
+        self.ended_at: float | None = None
+        self.leftovers = 0
+        self.state_deadline = 0.0
+        self.last_size = -1
+        self.last_change = start
+        self.pidfd = -1
+        with contextlib.suppress(OSError):
+            self.pidfd = os.pidfd_open(proc.pid)
+
+    def fileno(self) -> int:
+        """The pidfd while the main process runs (readable when it exits), else -1."""
+        return self.pidfd if self.proc.returncode is None else -1
+
+    def wake_at(self) -> float | None:
+        """When `advance` is next due without an event."""
+        if self.state is not _State.RUNNING:
+            return time.monotonic() + _GROUP_CHECK
+        if self.pidfd < 0:
+            return time.monotonic() + _GROUP_CHECK  # no pidfd: look for the exit
+        wakes = [w for w in (self.deadline, self._idle_wake()) if w is not None]
+        return min(wakes) if wakes else None
+
+    def _idle_wake(self) -> float | None:
+        if not self.request.idle_timeout:
+            return None
+        return min(self.last_change + self.request.idle_timeout, time.monotonic() + _IDLE_CHECK)
+
+    def advance(self, now: float, cancel: Cancellation) -> ProcessOutcome | None:
+        """Notice an exit, enforce deadlines, end leftovers; the outcome once all are gone."""
+        self._reap_leader()
+        if self.state is _State.RUNNING:
+            if self.proc.returncode is None:
+                reason = self._why_stop(now, cancel)
+                if reason is None:
+                    return None
+                self.stopped = reason
+                self._end_group(now, self.request.grace)
+            elif _group_alive(self.proc.pid):
+                self.leftovers = 1
+                self._end_group(now, min(self.request.grace, _LEFTOVER_GRACE))
+            else:
+                return self._finish()
+        if self.proc.returncode is not None:
+            # Only now: waitpid on the group could otherwise reap the leader and
+            # take its exit status away from Popen.
+            _reap_group(self.proc.pid)
+        alive = self.proc.returncode is None or _group_alive(self.proc.pid)
+        if not alive:
+            return self._finish()
+        if now >= self.state_deadline:
+            if self.state is _State.ENDING:
+                _signal_group(self.proc.pid, signal.SIGKILL)
+                with contextlib.suppress(OSError):
+                    self.proc.kill()
+                self.state = _State.KILLED
+                self.state_deadline = now + _KILL_WAIT
+            else:  # the kernel has not removed them within seconds: stop waiting
+                return self._finish()
+        return None
+
+    def _reap_leader(self) -> None:
+        if self.proc.returncode is None and self.proc.poll() is not None:
+            self.ended_at = time.monotonic()
+            self.sandbox.leaders.discard(self.proc.pid)
+
+    def _why_stop(self, now: float, cancel: Cancellation) -> str | None:
+        if self.deadline is not None and now >= self.deadline:
+            return "timeout"
+        if cancel.cancelled:
+            return "cancelled"
+        if self.request.idle_timeout:
+            size = os.fstat(self.request.stdout).st_size + os.fstat(self.request.stderr).st_size
+            if size != self.last_size:
+                self.last_size, self.last_change = size, now
+            elif now - self.last_change >= self.request.idle_timeout:
+                return "idle"
+        return None
+
+    def _end_group(self, now: float, grace: float) -> None:
+        _signal_group(self.proc.pid, signal.SIGTERM)
+        self.state = _State.ENDING
+        self.state_deadline = now + grace
+
+    def _finish(self) -> ProcessOutcome:
+        if self.pidfd >= 0:
+            os.close(self.pidfd)
+            self.pidfd = -1
+        if self.proc.returncode is None:  # gave up waiting; make sure it is reaped eventually
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(0.1)
+        self.sandbox.leaders.discard(self.proc.pid)
+        strays = reaper.sweep(self.attempt_id, self.sandbox.leaders)
+        code = self.proc.returncode if self.proc.returncode is not None else -signal.SIGKILL
+        end = self.ended_at or time.monotonic()
+        return ProcessOutcome(
+            started_at=self.started_at,
+            duration=end - self.start,
+            exit_code=code if code >= 0 else None,
+            signal=-code if code < 0 else None,
+            stopped=self.stopped,
+            leftovers=self.leftovers + strays,
+        )
+
+
+def _missing_program(request: ProcessRequest) -> str | None:
+    # With limits, the program is started by a shim, which would turn a missing
+    # program into exit 127; find it first so both paths report the same error.
+    program = request.argv[0]
+    path = request.env.get("PATH")
+    if request.limits.any() and "/" not in program and shutil.which(program, path=path) is None:
+        return f"cannot run {program!r}: No such file or directory"
+    return None
+
+
+def _reap_group(pgid: int) -> None:
+    """Reap members of the group that were re-parented to us and have exited."""
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-pgid, os.WNOHANG)[0] > 0:
+            pass
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except OSError as error:
+        if error.errno not in (errno.ESRCH, errno.EPERM):
+            raise

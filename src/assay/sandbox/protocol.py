@@ -1,0 +1,144 @@
+"""The `Sandbox` seam: how a test's process is started, watched and contained.
+
+Runners describe a process with a `ProcessRequest`; a sandbox runs it to the
+end and answers with a `ProcessOutcome`. The `process` sandbox is the
+default; `bwrap` and `container` sandboxes implement the same protocol.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from assay.model import Limits
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessRequest:
+    """One process to run: what, where, with which open files as its streams, and limits.
+
+    `stdout` and `stderr` are descriptors of files on disk that the caller owns;
+    the process writes to them directly, so no output passes through Assay.
+    """
+
+    argv: tuple[str, ...]
+    cwd: Path
+    env: dict[str, str]
+    stdout: int
+    stderr: int
+    stdin: int | None = None
+    timeout: float | None = None
+    idle_timeout: float | None = None
+    grace: float = 2.0
+    limits: Limits = field(default_factory=Limits)
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessOutcome:
+    """How a process ended.
+
+    `stopped` says why Assay ended it (`timeout`, `idle`, `cancelled`), and
+    `error` why it could not start at all (for example, no such program).
+    """
+
+    started_at: datetime
+    duration: float
+    exit_code: int | None = None
+    signal: int | None = None
+    stopped: str | None = None
+    error: str | None = None
+    leftovers: int = 0
+
+
+class Cancellation:
+    """A flag that wakes every waiting sandbox at once, such as on Ctrl-C or a run deadline."""
+
+    def __init__(self) -> None:
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._write, False)
+        self.reason: str | None = None
+
+    def fileno(self) -> int:
+        """A descriptor that becomes readable once cancelled; poll it with the process."""
+        return self._read
+
+    def cancel(self, reason: str) -> None:
+        """Cancel everything still running, for `reason`."""
+        if self.reason is None:
+            self.reason = reason
+            os.write(self._write, b"x")
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether `cancel` was called."""
+        return self.reason is not None
+
+    def close(self) -> None:
+        """Release the descriptors."""
+        for fd in (self._read, self._write):
+            os.close(fd)
+
+
+class Execution(Protocol):
+    """A started process that its owner drives to the end without blocking.
+
+    The owner polls `fileno()` (readable when the process has something to
+    report, or -1 when there is nothing to poll) and calls `advance` when it
+    is readable, when `wake_at()` has passed, or when the run is cancelled.
+    `advance` returns the outcome once every process of the test is gone.
+    """
+
+    def fileno(self) -> int:
+        """A descriptor to poll for readability, or -1."""
+        ...
+
+    def wake_at(self) -> float | None:
+        """The `time.monotonic()` by which `advance` must be called again, if any."""
+        ...
+
+    def advance(self, now: float, cancel: Cancellation) -> ProcessOutcome | None:
+        """Move on: notice an exit, enforce deadlines, end leftovers; the outcome when done."""
+        ...
+
+
+class Sandbox(Protocol):
+    """Starts a process, enforces its deadlines and limits, and leaves nothing behind."""
+
+    name: str
+
+    def start(self, request: ProcessRequest) -> Execution | ProcessOutcome:
+        """Start `request`; a `ProcessOutcome` with `error` set if it could not start."""
+        ...
+
+    def close(self) -> None:
+        """Kill whatever is left of every process this sandbox started."""
+        ...
+
+
+def run_to_end(sandbox: Sandbox, request: ProcessRequest, cancel: Cancellation) -> ProcessOutcome:
+    """Start `request` and wait for its outcome: the blocking form of the protocol."""
+    execution = sandbox.start(request)
+    if isinstance(execution, ProcessOutcome):
+        return execution
+    return wait(execution, cancel)
+
+
+def wait(execution: Execution, cancel: Cancellation) -> ProcessOutcome:
+    """Drive one execution to its end, blocking this thread."""
+    import select
+    import time
+
+    while True:
+        outcome = execution.advance(time.monotonic(), cancel)
+        if outcome is not None:
+            return outcome
+        wake = execution.wake_at()
+        poller = select.poll()
+        for fd in (execution.fileno(), cancel.fileno()):
+            if fd >= 0:
+                poller.register(fd, select.POLLIN)
+        poller.poll(None if wake is None else max(0.0, wake - time.monotonic()) * 1000)

@@ -1,0 +1,45 @@
+"""The test-file format: YAML with positions, validation and interpolation.
+
+`load` turns paths into validated tests or raises one `SpecError` that lists
+every problem in every file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from assay.errors import SpecError, SpecProblem
+from assay.model import CommandTest
+from assay.model.units import format_duration, parse_duration, parse_size
+from assay.spec.discovery import discover, display_path
+from assay.spec.source import Problems
+from assay.spec.suites import load_suite
+
+__all__ = ["discover", "format_duration", "load", "load_files", "parse_duration", "parse_size"]
+
+
+def load(
+    paths: Sequence[Path],
+    exclude: Iterable[Path] = (),
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> list[CommandTest]:
+    """All tests under `paths`, in file order; raises `SpecError` listing every problem."""
+    return load_files(discover(paths, exclude, cwd), cwd, environ)
+
+
+def load_files(
+    files: Sequence[Path], cwd: Path | None = None, environ: Mapping[str, str] | None = None
+) -> list[CommandTest]:
+    """All tests of the given suite files; raises `SpecError` listing every problem."""
+    tests: list[CommandTest] = []
+    problems: list[SpecProblem] = []
+    for file in files:
+        display = display_path(file, cwd)
+        collected = Problems(display)
+        tests.extend(load_suite(file, display, collected, environ))
+        problems.extend(collected.items)
+    if problems:
+        raise SpecError(problems)
+    return tests

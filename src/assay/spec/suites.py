@@ -1,0 +1,365 @@
+"""Turning one `*.assay.yaml` file into validated `CommandTest`s.
+
+Problems are collected across the whole file; the caller raises one
+`SpecError` with all of them, so nothing runs from a file with any mistake.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import yaml
+
+from assay.model import CommandTest, Expectations, FileSpec, Limits, Location
+from assay.model.units import parse_size
+from assay.spec.expect import read_expect
+from assay.spec.graph import check_needs
+from assay.spec.interpolation import Scope
+from assay.spec.nodes import Fields, NodeReader, is_null, is_string, type_name
+from assay.spec.paths import relative_path
+from assay.spec.source import Problems, read_document
+
+SUITE_KEYS = ("suite", "defaults", "vars", "tests")
+ACTIONS = ("run", "http", "browser", "sql", "pytest")
+AVAILABLE_ACTIONS = ("run",)
+COMMON_KEYS = (
+    "env",
+    "inherit_env",
+    "cwd",
+    "timeout",
+    "idle_timeout",
+    "retries",
+    "tags",
+    "strip_ansi",
+    "limits",
+)
+DEFAULT_KEYS = COMMON_KEYS
+TEST_KEYS = (
+    "name",
+    *ACTIONS,
+    "description",
+    "stdin",
+    "files",
+    "needs",
+    "skip",
+    "expect",
+    *COMMON_KEYS,
+)
+LIMIT_KEYS = ("cpu", "memory", "open_files", "core")
+FILE_KEYS = ("content", "mode")
+
+
+@dataclass(frozen=True, slots=True)
+class _Common:
+    """Settings a test can inherit from `defaults`."""
+
+    env: tuple[tuple[str, str | None], ...] = ()
+    inherit_env: bool = True
+    cwd: str | None = None
+    timeout: float | None = None
+    idle_timeout: float | None = None
+    retries: int = 0
+    tags: frozenset[str] = frozenset()
+    strip_ansi: bool = False
+    limits: Limits = field(default_factory=Limits)
+
+
+def load_suite(
+    path: Path, display: Path, problems: Problems, environ: Mapping[str, str] | None = None
+) -> list[CommandTest]:
+    """The tests of one suite file; problems go to `problems`."""
+    root = read_document(path, problems)
+    if root is None:
+        return []
+    environ = os.environ if environ is None else environ
+    suite_scope = {"dir": str(path.parent), "file": str(path), "name": _default_name(path)}
+    bootstrap = NodeReader(problems, Scope({"env": environ, "suite": suite_scope}))
+    fields = bootstrap.fields(root, SUITE_KEYS, "the suite")
+    if fields is None:
+        return []
+    name = suite_scope["name"]
+    if "suite" in fields:
+        name = bootstrap.string(fields["suite"][1], "suite") or name
+        suite_scope["name"] = name
+    variables = _vars(bootstrap, fields)
+    reader = NodeReader(problems, Scope({"env": environ, "suite": suite_scope, "vars": variables}))
+    common = (
+        _common(reader, fields["defaults"][1], _Common()) if "defaults" in fields else _Common()
+    )
+    if "tests" not in fields:
+        problems.at(root, "the suite has no 'tests' list")
+        return []
+    tests_node = fields["tests"][1]
+    if not isinstance(tests_node, yaml.SequenceNode):
+        reader.error(tests_node, f"'tests' must be a list, not {type_name(tests_node)}")
+        return []
+    if not tests_node.value:
+        reader.error(tests_node, "'tests' is empty: add at least one test")
+    context = _SuiteContext(name, path, display, common)
+    tests: list[CommandTest] = []
+    first_line: dict[str, int] = {}
+    names: set[str] = set()
+    checked: list[CommandTest] = []
+    for node in tests_node.value:
+        test, valid = _test(reader, node, context)
+        test_name = test.name if test else _written_name(node)
+        if test_name is None:
+            continue
+        names.add(test_name)
+        if test_name in first_line:
+            problems.at(
+                node, f"duplicate test name {test_name!r} (first at line {first_line[test_name]})"
+            )
+        else:
+            first_line[test_name] = node.start_mark.line + 1
+        if test is not None:
+            checked.append(test)
+            if valid:
+                tests.append(test)
+    check_needs(checked, names, problems)
+    return tests
+
+
+def _default_name(path: Path) -> str:
+    name = path.name
+    for suffix in (".assay.yaml", ".assay.yml"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
+
+
+def _written_name(node: yaml.Node) -> str | None:
+    """The name of a test that failed validation, so other tests may still refer to it."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == "name" and isinstance(value, yaml.ScalarNode):
+                return str(value.value)
+    return None
+
+
+def _vars(reader: NodeReader, fields: Fields) -> dict[str, str]:
+    if "vars" not in fields:
+        return {}
+    values = reader.mapping_of(
+        fields["vars"][1],
+        "vars",
+        lambda name, _key, value: (name, reader.string(value, f"vars.{name}", scalars=True)),
+    )
+    return {name: value for name, value in values or () if value is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class _SuiteContext:
+    name: str
+    path: Path
+    display: Path
+    common: _Common
+
+
+def _common(
+    reader: NodeReader, node: yaml.Node, base: _Common, fields: Fields | None = None
+) -> _Common:
+    if fields is None:
+        fields = reader.fields(node, DEFAULT_KEYS, "defaults")
+        if fields is None:
+            return base
+    changes: dict[str, object] = {}
+    if "env" in fields:
+        env = dict(base.env)
+        env.update(_env(reader, fields["env"][1]))
+        changes["env"] = tuple(env.items())
+    for key in ("inherit_env", "strip_ansi"):
+        if key in fields:
+            flag = reader.boolean(fields[key][1], key)
+            if flag is not None:
+                changes[key] = flag
+    for key in ("timeout", "idle_timeout"):
+        if key in fields:
+            changes[key] = reader.duration(fields[key][1], key)
+    if "cwd" in fields:
+        changes["cwd"] = reader.string(fields["cwd"][1], "cwd")
+    if "retries" in fields:
+        retries = reader.integer(fields["retries"][1], "retries")
+        changes["retries"] = base.retries if retries is None else retries
+    if "tags" in fields:
+        changes["tags"] = base.tags | frozenset(reader.strings(fields["tags"][1], "tags") or ())
+    if "limits" in fields:
+        changes["limits"] = _limits(reader, fields["limits"][1], base.limits)
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def _env(reader: NodeReader, node: yaml.Node) -> dict[str, str | None]:
+    def read(name: str, key: yaml.Node, value: yaml.Node) -> tuple[str, str | None] | None:
+        if not name or "=" in name:
+            reader.error(key, f"env: invalid variable name {name!r}")
+            return None
+        if is_null(value):
+            return name, None
+        text = reader.string(value, f"env.{name}", scalars=True)
+        return None if text is None else (name, text)
+
+    return dict(reader.mapping_of(node, "env", read) or ())
+
+
+def _limits(reader: NodeReader, node: yaml.Node, base: Limits) -> Limits:
+    fields = reader.fields(node, LIMIT_KEYS, "limits")
+    if fields is None:
+        return base
+    changes: dict[str, int | None] = {}
+    if "cpu" in fields:
+        seconds = reader.duration(fields["cpu"][1], "limits.cpu")
+        changes["cpu_seconds"] = None if seconds is None else max(1, round(seconds))
+    for key, attr in (("memory", "memory_bytes"), ("core", "core_bytes")):
+        if key in fields:
+            changes[attr] = _size(reader, fields[key][1], f"limits.{key}")
+    if "open_files" in fields:
+        changes["open_files"] = reader.integer(fields["open_files"][1], "limits.open_files", 1)
+    return replace(base, **changes)
+
+
+def _size(reader: NodeReader, node: yaml.Node, what: str) -> int | None:
+    try:
+        return parse_size(reader.raw(node))
+    except ValueError as error:
+        reader.error(node, f"{what}: {error}")
+        return None
+
+
+def _test(
+    reader: NodeReader, node: yaml.Node, context: _SuiteContext
+) -> tuple[CommandTest | None, bool]:
+    """The test written at `node` (even if invalid, for the `needs` checks) and its validity."""
+    fields = reader.fields(node, TEST_KEYS, "a test")
+    if fields is None:
+        return None, False
+    before = len(reader.problems.items)
+    run = _action(reader, node, fields)
+    name = _name(reader, fields, run)
+    common = _common(reader, node, context.common, fields)
+    test = CommandTest(
+        suite=context.name,
+        name=name or "?",
+        location=Location(context.display, node.start_mark.line + 1, node.start_mark.column + 1),
+        suite_file=context.path,
+        run=run or "",
+        stdin=reader.string(fields["stdin"][1], "stdin", scalars=True)
+        if "stdin" in fields
+        else None,
+        env=common.env,
+        inherit_env=common.inherit_env,
+        cwd=_cwd(reader, fields, common),
+        files=_files(reader, fields["files"][1]) if "files" in fields else (),
+        timeout=common.timeout,
+        idle_timeout=common.idle_timeout,
+        retries=common.retries,
+        needs=tuple(reader.strings(fields["needs"][1], "needs") or ()) if "needs" in fields else (),
+        tags=common.tags,
+        skip=_skip(reader, fields["skip"][1]) if "skip" in fields else None,
+        strip_ansi=common.strip_ansi,
+        limits=common.limits,
+        expect=(read_expect(reader, fields["expect"][1]) if "expect" in fields else Expectations())
+        or Expectations(),
+    )
+    return test, len(reader.problems.items) == before and run is not None and name is not None
+
+
+def _action(reader: NodeReader, node: yaml.Node, fields: Fields) -> str | tuple[str, ...] | None:
+    actions = [key for key in ACTIONS if key in fields]
+    if not actions:
+        reader.error(node, f"the test has no action: add 'run' (one of {', '.join(ACTIONS)})")
+        return None
+    if len(actions) > 1:
+        reader.error(
+            fields[actions[1]][0],
+            f"the test has {len(actions)} actions ({', '.join(actions)}); a test does exactly one",
+        )
+        return None
+    if actions[0] not in AVAILABLE_ACTIONS:
+        reader.error(
+            fields[actions[0]][0],
+            f"test kind '{actions[0]}' is not available in this version of Assay",
+        )
+        return None
+    return _run(reader, fields["run"][1])
+
+
+def _run(reader: NodeReader, node: yaml.Node) -> str | tuple[str, ...] | None:
+    if isinstance(node, yaml.SequenceNode):
+        if not node.value:
+            reader.error(node, "run: an empty argument list has no program to run")
+            return None
+        argv = reader.strings(node, "run")
+        return None if argv is None else tuple(argv)
+    if is_string(node):
+        command = reader.string(node, "run")
+        if command is not None and not command.strip():
+            reader.error(node, "run: the command is empty")
+            return None
+        return command
+    reader.error(node, f"run must be a command string or an argument list, not {type_name(node)}")
+    return None
+
+
+def _name(reader: NodeReader, fields: Fields, run: str | tuple[str, ...] | None) -> str | None:
+    if "name" in fields:
+        name = reader.string(fields["name"][1], "name", scalars=True)
+        if name is not None and not name.strip():
+            reader.error(fields["name"][1], "name must not be empty")
+            return None
+        return name
+    if run is None:
+        return None
+    return run if isinstance(run, str) else " ".join(run)
+
+
+def _cwd(reader: NodeReader, fields: Fields, common: _Common) -> str | None:
+    if common.cwd is None:
+        return None
+    node = fields["cwd"][1] if "cwd" in fields else None
+    if node is not None and not os.path.isabs(common.cwd):
+        relative_path(reader, node, common.cwd, "cwd")
+    return common.cwd
+
+
+def _files(reader: NodeReader, node: yaml.Node) -> tuple[FileSpec, ...]:
+    def read(name: str, key: yaml.Node, value: yaml.Node) -> FileSpec | None:
+        path = relative_path(reader, key, name, "files")
+        if isinstance(value, yaml.MappingNode):
+            fields = reader.fields(value, FILE_KEYS, f"files '{name}'")
+            if fields is None or path is None:
+                return None
+            content = (
+                reader.string(fields["content"][1], "content", scalars=True)
+                if "content" in fields
+                else ""
+            )
+            mode = _mode(reader, fields["mode"][1]) if "mode" in fields else None
+            return None if content is None else FileSpec(path, content, mode)
+        content = reader.string(value, f"files '{name}'", scalars=True)
+        return None if content is None or path is None else FileSpec(path, content)
+
+    return tuple(reader.mapping_of(node, "files", read) or ())
+
+
+def _mode(reader: NodeReader, node: yaml.Node) -> int | None:
+    text = str(node.value) if isinstance(node, yaml.ScalarNode) else ""
+    try:
+        # YAML 1.1 reads 0755 as octal already; a quoted "755" is octal too.
+        mode = (
+            reader.raw(node) if node.tag.endswith(":int") and text.startswith("0") else int(text, 8)
+        )
+    except ValueError:
+        mode = None
+    if not isinstance(mode, int) or not 0 <= mode <= 0o7777:
+        reader.error(node, f"files mode must be an octal permission such as 0755, not {text!r}")
+        return None
+    return mode
+
+
+def _skip(reader: NodeReader, node: yaml.Node) -> str | None:
+    if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":bool"):
+        return "skipped" if reader.boolean(node, "skip") else None
+    return reader.string(node, "skip (a reason)", scalars=True)

@@ -1,0 +1,73 @@
+"""The bundled examples, run through the real CLI from the repository root.
+
+`assay run` there uses `[tool.assay]` in `pyproject.toml`: every suite under
+`examples/` except `examples/failing/`, and all of those must pass (or be
+skipped on purpose). `examples/failing/` must fail, and every suite file in it
+must show at least one result that did not pass.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fixtures.projects import require_program, run_assay
+
+ROOT = Path(__file__).parents[1]
+EXAMPLES = ROOT / "examples"
+FAILING = EXAMPLES / "failing"
+BAD_OUTCOMES = {"failed", "error", "timeout"}
+
+
+def suite_files(directory: Path) -> list[Path]:
+    """The suite files under `directory`, as `assay run` would find them."""
+    found = [*directory.rglob("*.assay.yaml"), *directory.rglob("*.assay.yml")]
+    return sorted(p for p in found if "__snapshots__" not in p.parts)
+
+
+def run_examples(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any], str]:
+    """Run `assay run ARGS --json` in the repository root; the exit code, report and output."""
+    report = tmp_path / "report.json"
+    result = run_assay(("run", *args, "--json", str(report)), ROOT, {"TMPDIR": str(tmp_path)})
+    assert report.is_file(), result
+    document: dict[str, Any] = json.loads(report.read_text())
+    return result.code, document, str(result)
+
+
+@pytest.mark.slow
+def test_examples_pass(tmp_path: Path) -> None:
+    passing = [p for p in suite_files(EXAMPLES) if FAILING not in p.parents]
+    if not passing:
+        pytest.skip("no examples yet: examples/ holds no suite outside examples/failing/")
+    require_program("git")
+
+    code, document, output = run_examples(tmp_path)
+
+    bad = [(r["id"], r["outcome"]) for r in document["results"] if r["outcome"] in BAD_OUTCOMES]
+    assert bad == [], output
+    assert code == 0, output
+    assert document["counts"]["passed"] > 0
+    files = {r["file"] for r in document["results"]}
+    assert files == {p.relative_to(ROOT).as_posix() for p in passing}
+
+
+@pytest.mark.slow
+def test_failing_examples_fail(tmp_path: Path) -> None:
+    failing = suite_files(FAILING)
+    if not failing:
+        pytest.skip("no examples yet: examples/failing/ holds no suite")
+
+    code, document, output = run_examples(tmp_path, "examples/failing")
+
+    assert code == 1, output
+    by_file: defaultdict[str, list[str]] = defaultdict(list)
+    for result in document["results"]:
+        by_file[result["file"]].append(result["outcome"])
+    for path in failing:
+        name = path.relative_to(ROOT).as_posix()
+        outcomes = by_file.get(name, [])
+        assert any(o != "passed" for o in outcomes), f"{name}: {outcomes}\n{output}"
