@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import assay
-from assay.errors import UsageError
+from assay.errors import ConfigError, ReportWriteError, UsageError
 from assay.model import AttemptFinished, Event, RunFinished, RunStarted, TestFinished, TestStarted
 from fixtures.projects import isolate
 
@@ -250,11 +250,20 @@ def test_update_snapshots_writes_golden_files(
     assert assay.run([tmp_path]).ok
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: run() passes jobs through Settings.merge unvalidated, so jobs=0 silently "
-    "means one per CPU, while the CLI and assay.toml reject it (src/assay/api.py, config.py)",
-)
 def test_jobs_below_one_is_rejected(suites: Path) -> None:
     with pytest.raises(assay.AssayError):
         assay.run([suites / "b.assay.yaml"], jobs=0)
+
+
+def test_jobs_error_names_the_setting(suites: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        assay.run([suites / "b.assay.yaml"], jobs=0)
+    assert str(caught.value) == "jobs: must be at least 1"
+
+
+def test_an_unwritable_report_does_not_stop_the_other(suites: Path) -> None:
+    (suites / "taken").mkdir()
+    with pytest.raises(ReportWriteError) as caught:
+        assay.run([suites / "b.assay.yaml"], junit="taken", json=suites / "out" / "run.json")
+    assert str(caught.value) == "taken: cannot write the JUnit report: Is a directory"
+    assert (suites / "out" / "run.json").is_file()

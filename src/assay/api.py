@@ -43,21 +43,24 @@ def run(
     """Run the suites under `paths` (default: the configured paths) and return the results.
 
     Raises `SpecError` (listing every problem) if any test file is malformed,
-    before anything runs.
+    before anything runs, `ConfigError` for an invalid setting such as `jobs=0`,
+    and `ReportWriteError` after the run if a report could not be written (the
+    others still are).
     """
     settings = (settings or load_settings()).merge(jobs=jobs, timeout=timeout)
     tests = collect(paths, keyword=keyword, tags=tags, settings=settings)
-    writers: list[Handler] = list(handlers)
-    if junit is not None:
-        from assay.reports import JUnitWriter
-
-        writers.append(JUnitWriter(Path(junit)))
-    if json is not None:
+    result = execute(tests, run_options(settings, update_snapshots), handlers)
+    if junit is not None or json is not None:
         from assay import __version__
-        from assay.reports import JsonWriter
+        from assay.reports import write_reports
 
-        writers.append(JsonWriter(Path(json), __version__))
-    return execute(tests, run_options(settings, update_snapshots), writers)
+        write_reports(
+            result,
+            version=__version__,
+            junit=None if junit is None else Path(junit),
+            json=None if json is None else Path(json),
+        )
+    return result
 
 
 def run_options(settings: Settings, update_snapshots: bool = False) -> RunOptions:

@@ -21,7 +21,7 @@ from assay.spec.suggestions import did_you_mean
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Everything that shapes a run, validated when loaded."""
+    """Everything that shapes a run, validated whenever one is made."""
 
     root: Path = field(default_factory=Path.cwd)
     paths: tuple[Path, ...] = (Path(),)
@@ -35,13 +35,30 @@ class Settings:
     keep_tmp: bool = False
     tmp_dir: Path | None = None
 
+    def __post_init__(self) -> None:
+        # Loading checks each value and names its source; this check also covers settings
+        # made by `merge` (command-line flags, `assay.run` arguments) or built by hand.
+        for key in ("jobs", *_DURATIONS):
+            value = getattr(self, key)
+            if value is None:
+                continue
+            try:
+                _check(key, value)
+            except (TypeError, ValueError) as error:
+                raise ConfigError(f"{key}: {error}") from None
+
     def merge(self, **changes: object) -> Settings:
-        """A copy with the given settings changed; `None` values are ignored."""
+        """A copy with the given settings changed; `None` values are ignored.
+
+        Raises `ConfigError` for a value a configuration file could not hold either.
+        """
         return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
 
 
-_DURATIONS = {"timeout", "test_timeout", "idle_timeout", "kill_grace"}
+_DURATIONS = ("timeout", "test_timeout", "idle_timeout", "kill_grace")
 _FLAGS = {"strip_ansi", "keep_tmp"}
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
 _PATH_LISTS = {"paths", "exclude"}
 KEYS = tuple(f.name for f in fields(Settings) if f.name != "root")
 
@@ -111,15 +128,40 @@ def _convert(key: str, value: Any, base: Path, from_env: bool) -> object:
         return parse_duration(value)
     if key in _FLAGS:
         if from_env:
-            return str(value).lower() in ("1", "true", "yes", "on")
+            return _env_flag(value)
         if not isinstance(value, bool):
             raise TypeError("expected true or false")
         return value
     if key == "jobs":
-        jobs = int(value)
-        if jobs < 1:
-            raise ValueError("must be at least 1")
-        return jobs
+        if from_env:
+            try:
+                value = int(value)
+            except ValueError:
+                raise ValueError(f"expected a whole number, not {value!r}") from None
+        _check(key, value)
+        return value
     if key == "tmp_dir":
         return base / str(value)
     raise AssertionError(key)
+
+
+def _check(key: str, value: object) -> None:
+    """Raise `TypeError` or `ValueError` if `value`, already converted, is invalid for `key`."""
+    if key == "jobs":
+        # bool is an int, and int() would quietly turn `true` into 1 and 2.7 into 2.
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"expected a whole number, not {value!r}")
+        if value < 1:
+            raise ValueError("must be at least 1")
+    elif key in _DURATIONS:
+        parse_duration(value)
+    else:
+        raise AssertionError(key)
+
+
+def _env_flag(value: str) -> bool:
+    # A typo such as `ture` must not quietly mean false.
+    text = value.lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ValueError(f"expected 1, true, yes, on, 0, false, no or off, not {value!r}")

@@ -4,7 +4,9 @@
     ├── UserError                 the user can fix it; shown without a traceback
     │   ├── SpecError             a test file is malformed (carries every problem)
     │   ├── ConfigError           assay.toml / [tool.assay] / ASSAY_* is invalid
-    │   └── UsageError            the command line is invalid
+    │   ├── ReportFormatError     a results file to import is malformed (file, line)
+    │   ├── UsageError            the command line is invalid
+    │   └── ReportWriteError      a report file cannot be written where the user asked
     ├── NotFoundError             something named does not exist (also a LookupError)
     └── InternalError             a bug in Assay
 
@@ -50,8 +52,23 @@ class ConfigError(UserError):
     """The configuration (file, environment or flags) is invalid."""
 
 
+class ReportFormatError(UserError):
+    """A foreign results file (JUnit XML, pytest report log) cannot be read."""
+
+    def __init__(self, path: Path | str, line: int | None, message: str) -> None:
+        self.path = Path(path)
+        self.line = line
+        self.message = message
+        where = f"{self.path}:{line}" if line is not None else str(self.path)
+        super().__init__(f"{where}: {message}")
+
+
 class UsageError(UserError):
     """The command line is invalid."""
+
+
+class ReportWriteError(UserError):
+    """A JUnit or JSON report could not be written to the path the user gave."""
 
 
 class NotFoundError(LookupError, AssayError):

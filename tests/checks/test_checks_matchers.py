@@ -249,11 +249,6 @@ class TestJson:
         [failure] = check(Matcher(K.JSON, {"a": True}), text='{"a": 1}')
         assert failure.message == "stdout JSON differs at $.a: expected True, got 1"
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="bug: the bool/int check is one-sided, so an expected 1 (or 0) accepts "
-        "true (or false) (src/assay/checks/jsonmatch.py, subset_mismatch)",
-    )
     @pytest.mark.parametrize(
         ("expected", "text"), [(1, "true"), (0, "false")], ids=["one-vs-true", "zero-vs-false"]
     )
@@ -375,13 +370,13 @@ class TestAnsi:
         [failure] = check(Matcher(K.EXACT, "fail\n"), text=self.COLOURED, ansi=True)
         assert failure.diff == "--- expected\n+++ actual stdout\n@@ -1 +1 @@\n-fail\n+ok\n"
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="bug: 'empty' looks at the byte size of the raw output, so colour codes alone "
-        "are not empty even with ANSI stripping (src/assay/checks/matchers.py, _check)",
-    )
     def test_only_codes_is_empty_after_stripping(self) -> None:
         assert check(Matcher(K.EMPTY, True), text="\x1b[0m", ansi=True) == []
+
+    def test_not_empty_counts_the_stripped_bytes(self) -> None:
+        [failure] = check(Matcher(K.EMPTY, True), text="\x1b[31mno\x1b[0m", ansi=True)
+        assert failure.message == "stdout is not empty (2 bytes)"
+        assert failure.actual == "no"
 
 
 def test_every_matcher_is_applied_and_failures_keep_their_order() -> None:

@@ -163,19 +163,15 @@ class TestStripAnsi:
     def test_strip_ansi(self, text: str, stripped: str) -> None:
         assert strip_ansi(text) == stripped
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="bug: escapes whose final byte is outside @-Z and \\-_ are kept, such as the "
-        "charset selection that `tput sgr0` prints (src/assay/checks/outputs.py, _ANSI)",
-    )
     @pytest.mark.parametrize(
         ("text", "stripped"),
         [
             ("\x1b[1mbold\x1b(B\x1b[m", "bold"),
             ("\x1b7x\x1b8", "x"),
             ("\x1b=ok\x1b>", "ok"),
+            ("\x1bcreset", "reset"),
         ],
-        ids=["tput-sgr0", "save-restore-cursor", "keypad-modes"],
+        ids=["tput-sgr0", "save-restore-cursor", "keypad-modes", "full-reset"],
     )
     def test_strip_ansi_other_escapes(self, text: str, stripped: str) -> None:
         assert strip_ansi(text) == stripped

@@ -288,24 +288,27 @@ def run_on_terminal(project: Project, env: dict[str, str]) -> str:
     return b"".join(chunks).decode("utf-8", "replace")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: an unwritable report path ends the run as an internal error, exit 3, "
-    "and the reports after it are not written (src/assay/cli/run.py, reports/junit.py)",
-)
 def test_unwritable_report_path_is_not_an_internal_error(demo: Project) -> None:
     (demo.root / "taken").mkdir()
     result = demo.assay("run", "--junit", "taken", "--json", "run.json")
     assert "internal error" not in result.stderr, result
     assert result.code != 3, result
     assert (demo.root / "run.json").is_file()
+    assert result.code == 4, result
+    assert result.stderr == "assay: error: taken: cannot write the JUnit report: Is a directory\n"
+    assert SUMMARY.search(result.stdout), result
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a closed stdout (`assay run | head -1`) is reported as an internal error "
-    "BrokenPipeError, exit 3 (src/assay/cli/__init__.py)",
-)
+def test_every_unwritable_report_is_named(demo: Project) -> None:
+    demo.write("file", "not a directory\n")
+    result = demo.assay("run", "--junit", "file/junit.xml", "--json", "file/run.json")
+    assert result.code == 4, result
+    assert result.stderr == (
+        "assay: error: file/junit.xml: cannot write the JUnit report: file is not a directory; "
+        "file/run.json: cannot write the JSON report: file is not a directory\n"
+    )
+
+
 def test_closed_stdout_is_not_an_internal_error(demo: Project) -> None:
     with subprocess.Popen(
         [sys.executable, "-m", "assay", "run"],
@@ -319,3 +322,17 @@ def test_closed_stdout_is_not_an_internal_error(demo: Project) -> None:
         _, stderr = process.communicate(timeout=CLI_TIMEOUT)
     assert b"internal error" not in stderr, stderr
     assert process.returncode != 3
+    assert (process.returncode, stderr) == (2, b"")
+
+
+def test_no_stdout_at_all_is_not_an_internal_error(demo: Project) -> None:
+    completed = subprocess.run(
+        ["sh", "-c", 'exec "$0" -m assay run >&-', sys.executable],
+        cwd=demo.root,
+        env=clean_environ({"TMPDIR": str(demo.runs)}),
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT,
+        check=False,
+    )
+    assert (completed.returncode, completed.stderr) == (0, "")

@@ -69,12 +69,6 @@ class TestDeadline:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: once a test's leader has exited while its process group lives on, "
-    "_Execution.wake_at() returns 'now + 10ms' each time it is asked, so _Run._advance "
-    "never finds it due and the run hangs (here: until the run deadline rescues it)",
-)
 @pytest.mark.parametrize(
     ("run", "timeout"),
     [

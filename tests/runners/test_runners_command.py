@@ -140,11 +140,6 @@ class TestWorkDirectory:
         assert attempt.stdout is not None
         assert attempt.stdout.text == f"{runs.root.resolve()}\n"
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="bug: a missing cwd is reported as \"cannot run 'sh': No such file or "
-        'directory", blaming the program instead of the directory',
-    )
     def test_missing_absolute_cwd_names_the_directory(self, runs: Runs) -> None:
         test = runs.one(
             """

@@ -7,8 +7,6 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pytest
-
 from assay.model import Outcome
 
 if TYPE_CHECKING:
@@ -65,12 +63,6 @@ def test_read_only_leftovers_are_removed(runs: Runs) -> None:
     assert [p for p in runs.runs.glob("*/*") if p.is_dir() and any(p.iterdir())] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: when a test replaces its work directory with a symlink, cleaning up "
-    "(workspace._remove -> _make_removable) follows the link and chmods every directory "
-    "under its target to 0700",
-)
 def test_a_work_directory_replaced_by_a_symlink_leaves_the_target_alone(
     runs: Runs, tmp_path: Path
 ) -> None:

@@ -124,11 +124,6 @@ def test_exited_children_in_the_group_are_reaped(box: Box) -> None:
     assert box.zombie_children() - zombies == set()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a process that escaped with setsid and exited on its own stays a zombie "
-    "child of Assay (the subreaper); the sweep only looks at live processes",
-)
 def test_escaped_children_that_exited_are_reaped(box: Box) -> None:
     zombies = box.zombie_children()
     outcome = box.run("(setsid true &); sleep 0.2; echo done")

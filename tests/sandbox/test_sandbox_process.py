@@ -128,11 +128,6 @@ def test_missing_program_by_path_is_an_error(box: Box, tmp_path: Path) -> None:
     assert "missing.sh" in outcome.error
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: with limits, a program given by path goes through the rlimit shim, "
-    "which turns a missing program into exit 127 instead of an error",
-)
 def test_missing_program_by_path_with_limits_is_an_error(box: Box, tmp_path: Path) -> None:
     outcome = box.run((str(tmp_path / "missing.sh"),), limits=Limits(open_files=64))
     assert outcome.error is not None

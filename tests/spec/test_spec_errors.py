@@ -869,11 +869,6 @@ def test_an_unreadable_path_is_reported(suites, tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: tests without a usable name all get the placeholder name '?', "
-    "which then reports a spurious duplicate (src/assay/spec/suites.py, _test/load_suite)",
-)
 def test_tests_without_a_name_are_not_reported_as_duplicates(suites) -> None:
     problems = suites.problems("tests:\n  - expect: {}\n  - expect: {}\n")
     assert problems == [
@@ -882,11 +877,6 @@ def test_tests_without_a_name_are_not_reported_as_duplicates(suites) -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a relative cwd in defaults is not checked like a test's own cwd "
-    "(src/assay/spec/suites.py, _cwd)",
-)
 def test_a_defaults_cwd_outside_the_work_directory_is_reported(suites) -> None:
     problems = suites.problems("defaults: {cwd: ../escape}\ntests:\n  - run: pwd\n")
     assert problems == [
@@ -894,33 +884,17 @@ def test_a_defaults_cwd_outside_the_work_directory_is_reported(suites) -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: signal numbers are not checked, so 0 or 99 are accepted "
-    "(src/assay/spec/expect.py, _signal)",
-)
 @pytest.mark.parametrize("number", ["0", "99"], ids=["zero", "unknown"])
 def test_an_unknown_signal_number_is_reported(suites, number: str) -> None:
     with pytest.raises(SpecError):
         suites.load(f"tests:\n  - run: echo\n    expect: {{signal: {number}}}\n")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: '.nan' passes parse_duration (NaN <= 0 is false) and becomes the timeout "
-    "(src/assay/model/units.py, parse_duration)",
-)
 def test_a_nan_timeout_is_reported(suites) -> None:
     with pytest.raises(SpecError):
         suites.load("tests:\n  - run: echo\n    timeout: .nan\n")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: interpolation problems inside a json matcher are placed at the json value's "
-    "start plus the offset inside the nested string (src/assay/spec/expect.py, "
-    "_interpolate_json)",
-)
 def test_interpolation_problem_in_json_points_at_the_string(suites) -> None:
     problems = suites.problems(
         "tests:\n  - run: echo\n    expect:\n      stdout: {json: {a: 'x ${{ vars.nope }}'}}\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -532,6 +533,12 @@ class TestExpect:
         # Expecting a signal drops the default expectation of exit code 0.
         assert test.expect.exit is None
 
+    def test_a_real_time_signal_number(self, suites) -> None:
+        # Real-time signals have no name in Python's `signal.Signals`, but are valid numbers.
+        number = signal.SIGRTMIN + 1
+        test = suites.one(f"tests:\n  - run: 'true'\n    expect: {{signal: {number}}}\n")
+        assert test.expect.signal == number
+
     def test_signal_with_an_explicit_exit(self, suites) -> None:
         test = suites.one("tests:\n  - run: 'true'\n    expect: {signal: KILL, exit: 1}\n")
         assert (test.expect.signal, test.expect.exit) == (9, ExitExpectation(frozenset({1})))
@@ -585,6 +592,26 @@ class TestExpect:
     def test_json_scalars(self, suites, written: str, value: object) -> None:
         test = suites.one(f"tests:\n  - run: 'true'\n    expect: {{stdout: {{json: {written}}}}}\n")
         assert test.expect.stdout == (Matcher(MatcherKind.JSON, value),)
+
+    def test_json_merge_keys(self, suites) -> None:
+        test = suites.one(
+            """
+            vars: {v: hi}
+            tests:
+              - run: "true"
+                expect:
+                  stdout:
+                    json:
+                      base: &base {x: 1, y: "${{ vars.v }}"}
+                      merged: {<<: *base, z: 2}
+            """
+        )
+        assert test.expect.stdout == (
+            Matcher(
+                MatcherKind.JSON,
+                {"base": {"x": 1, "y": "hi"}, "merged": {"x": 1, "y": "hi", "z": 2}},
+            ),
+        )
 
     def test_files(self, suites) -> None:
         test = suites.one(

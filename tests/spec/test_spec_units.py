@@ -89,14 +89,19 @@ def test_parse_duration_rejects(value: object, message: str) -> None:
     assert str(caught.value) == message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: NaN is not rejected (NaN <= 0 is false) (src/assay/model/units.py)",
-)
 @pytest.mark.parametrize("value", ["nan", math.nan], ids=["string", "float"])
 def test_parse_duration_rejects_nan(value: object) -> None:
     with pytest.raises(ValueError):
         parse_duration(value)
+
+
+@pytest.mark.parametrize(
+    "value", ["inf", "1e999", math.inf], ids=["string", "overflowing-string", "float"]
+)
+def test_parse_duration_rejects_infinity(value: object) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_duration(value)
+    assert str(caught.value) == f"invalid duration {value!r}: must be a finite number of seconds"
 
 
 @pytest.mark.parametrize(
@@ -191,10 +196,14 @@ def test_format_duration(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: seconds are rounded after the minutes are split off, giving '1m60s' "
-    "(src/assay/model/units.py, format_duration)",
-)
 def test_format_duration_rounds_into_the_next_minute() -> None:
     assert format_duration(119.6) == "2m00s"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0.9996, "1.00s"), (0.9994, "999ms"), (59.996, "1m00s"), (59.994, "59.99s")],
+    ids=["into-seconds", "below-a-second", "into-minutes", "below-a-minute"],
+)
+def test_format_duration_rounds_before_choosing_the_unit(seconds: float, text: str) -> None:
+    assert format_duration(seconds) == text

@@ -70,6 +70,7 @@ def subset_mismatch(expected: object, actual: object, where: str = "$") -> str |
             if problem:
                 return problem
         return None
-    if expected != actual or (type(expected) is bool and type(actual) is not bool):
+    # Python has True == 1 and False == 0, but JSON's booleans are not numbers, either way round.
+    if expected != actual or (type(expected) is bool) != (type(actual) is bool):
         return f"at {where}: expected {expected!r}, got {actual!r}"
     return None

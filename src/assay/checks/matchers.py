@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from assay.checks.diffs import preview, unified_diff
 from assay.checks.jsonmatch import select, subset_mismatch
@@ -32,6 +32,12 @@ def check_output(
 ) -> None:
     """Apply every matcher to `output` (called `subject` in messages) and add to `verdict`."""
     text = strip_ansi(output.text) if ansi else output.text
+    # Matchers judge the text they are shown, so with ANSI stripping colour codes alone are
+    # empty. A truncated output's stripped size is unknown (only its ends were read), so its
+    # raw size stands in; it is far from empty either way.
+    shown = output
+    if ansi and not output.truncated:
+        shown = replace(output, text=text, size=len(text.encode()))
     # Streaming checks read the raw log; with ANSI stripping they fall back to the captured text.
     scan = output.path if output.truncated and not ansi else None
     for matcher in matchers:
@@ -42,7 +48,7 @@ def check_output(
             if note:
                 verdict.notes.append(note)
         else:
-            failure = _check(matcher, text, output, subject, scan)
+            failure = _check(matcher, text, shown, subject, scan)
         if failure is not None:
             verdict.failures.append(failure)
 
@@ -64,7 +70,9 @@ def _check(
         )
     if kind in (MatcherKind.CONTAINS, MatcherKind.NOT_CONTAINS):
         assert isinstance(value, str)
-        found = value in text or (scan is not None and file_contains(scan, value))
+        # The captured text of a truncated output holds an omission marker that is not output,
+        # so when the whole log can be scanned, it alone decides.
+        found = file_contains(scan, value) if scan else value in text
         if found == (kind is MatcherKind.CONTAINS):
             return None
         verb = "does not contain" if kind is MatcherKind.CONTAINS else "contains"

@@ -18,7 +18,11 @@ from assay.model import Output
 HEAD_BYTES = 256 * 1024
 TAIL_BYTES = 256 * 1024
 CHUNK = 1024 * 1024
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+# CSI sequences (`ESC [ ... m`), OSC strings (`ESC ] ... BEL` or `... ESC \`), then any other
+# escape as ECMA-35 defines it: intermediate bytes 0x20-0x2F and one final byte 0x30-0x7E. That
+# covers two-byte escapes such as `ESC 7` and `ESC =` and charset selection such as `ESC ( B`,
+# which `tput sgr0` prints.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[ -/]*[0-~]")
 
 
 def read_output(path: str | Path, head: int = HEAD_BYTES, tail: int = TAIL_BYTES) -> Output:

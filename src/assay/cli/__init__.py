@@ -43,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `assay` command; returns the exit code."""
+    if sys.stdout is None:
+        # Started with stdout closed (`assay run >&-`): Python leaves sys.stdout unset, and
+        # the output has nowhere to go, so send it nowhere rather than fail writing it.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - open for the life of the process
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -54,8 +58,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("assay: interrupted\n")
         return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        # Whoever read our output has gone (`assay run | head -1`): stop quietly, as tools
+        # that die of SIGPIPE do. The run's `finally` blocks have already stopped its tests.
+        _discard_stdout()
+        return ExitCode.INTERRUPTED
     except Exception as error:  # the last line of defence: no traceback for users
         return _report(error)
+
+
+def _discard_stdout() -> None:
+    # Python flushes stdout again at exit; with the pipe gone that would fail and print
+    # "Exception ignored ... BrokenPipeError". Point the descriptor at /dev/null instead.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
 
 
 def _report(error: Exception) -> int:

@@ -153,16 +153,13 @@ def run(args: argparse.Namespace) -> int:
         args.color == "auto" and tty and "NO_COLOR" not in os.environ
     )
     handlers: list[Handler] = [ConsoleReporter(sys.stdout, color=color, live=tty, quiet=args.quiet)]
-    if args.junit:
-        from assay.reports.junit import JUnitWriter
-
-        handlers.append(JUnitWriter(args.junit))
-    if args.json:
-        from assay import __version__
-        from assay.reports.json_report import JsonWriter
-
-        handlers.append(JsonWriter(args.json, __version__))
     result = execute(tests, run_options(settings, args.update_snapshots), handlers)
+    if args.junit or args.json:
+        from assay import __version__
+        from assay.reports.files import write_reports
+
+        # A ReportWriteError (exit 4) comes only after every report that could be written was.
+        write_reports(result, version=__version__, junit=args.junit, json=args.json)
     if result.interrupted:
         return ExitCode.INTERRUPTED
     return ExitCode.OK if result.ok else ExitCode.TESTS_FAILED

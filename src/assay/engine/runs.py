@@ -209,21 +209,35 @@ class _Run:
     def _start_attempt(
         self, index: int, number: int, attempts: list[Attempt], workspaces: Workspaces
     ) -> None:
+        # Attempts that end at once (a missing program) are retried in this loop, not
+        # through `_attempt_done`: that recursion would go one frame deeper per retry.
+        while True:
+            started = self._start(index, number, workspaces)
+            if not isinstance(started, Attempt):
+                self.active[index] = _Active(index, started, attempts)
+                return
+            if self._record(index, attempts, started):
+                return
+            number += 1
+
+    def _start(self, index: int, number: int, workspaces: Workspaces) -> Started | Attempt:
+        """Start attempt `number` of a test; an `Attempt` if it ended at once."""
         test = self.tests[index]
         name = f"{index + 1:05d}-{slug(test.name)[:40]}-{number}"
         try:
-            started = self.runner.start(test, number, workspaces, name)
+            return self.runner.start(test, number, workspaces, name)
         except Exception as error:  # a bug must not take the run down: it errors this test
             failure = Failure("internal", f"internal error: {type(error).__name__}: {error}")
-            started = Attempt(number, Outcome.ERROR, datetime.now(UTC), 0.0, failures=(failure,))
-        if isinstance(started, Attempt):
-            self._attempt_done(index, attempts, started, workspaces)
-        else:
-            self.active[index] = _Active(index, started, attempts)
+            return Attempt(number, Outcome.ERROR, datetime.now(UTC), 0.0, failures=(failure,))
 
     def _attempt_done(
         self, index: int, attempts: list[Attempt], attempt: Attempt, workspaces: Workspaces
     ) -> None:
+        if not self._record(index, attempts, attempt):
+            self._start_attempt(index, attempt.number + 1, attempts, workspaces)
+
+    def _record(self, index: int, attempts: list[Attempt], attempt: Attempt) -> bool:
+        """Add a finished attempt; finish the test and return True if it was the last."""
         test = self.tests[index]
         attempts.append(attempt)
         self.emit(AttemptFinished(test, attempt))
@@ -232,11 +246,10 @@ class _Run:
             or self.cancel.cancelled
             or attempt.number > test.retries
         )
-        if not final:
-            self._start_attempt(index, attempt.number + 1, attempts, workspaces)
-            return
-        flaky = attempt.outcome is Outcome.PASSED and len(attempts) > 1
-        self._finish(index, Result(test, attempt.outcome, tuple(attempts), flaky=flaky))
+        if final:
+            flaky = attempt.outcome is Outcome.PASSED and len(attempts) > 1
+            self._finish(index, Result(test, attempt.outcome, tuple(attempts), flaky=flaky))
+        return final
 
     def _stop(self, reason: str, message: str) -> None:
         """Cancel running tests and skip every one not yet started."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
@@ -38,6 +39,10 @@ def parse_duration(value: object) -> float:
             seconds = _parse_units(value, text)
     else:
         raise ValueError(f"invalid duration {value!r}: expected e.g. 5s, 250ms or 1m30s")
+    # NaN fails every comparison, so it would pass a `seconds <= 0` test; infinity is no limit
+    # at all and breaks deadline arithmetic. Both come from floats such as `.nan` or `1e999`.
+    if not math.isfinite(seconds):
+        raise ValueError(f"invalid duration {value!r}: must be a finite number of seconds")
     if seconds <= 0:
         raise ValueError(f"invalid duration {value!r}: must be greater than zero")
     return seconds
@@ -72,9 +77,11 @@ def parse_size(value: object) -> int:
 
 def format_duration(seconds: float) -> str:
     """A short human form: `850ms`, `2.50s`, `1m05s`."""
-    if seconds < 1:
+    # Round to each form's precision before choosing it, so 119.6 is `2m00s` (not `1m60s`),
+    # 59.999 is `1m00s` (not `60.00s`) and 0.9999 is `1.00s` (not `1000ms`).
+    if round(seconds * 1000) < 1000:
         return f"{seconds * 1000:.0f}ms"
-    if seconds < 60:
+    if round(seconds, 2) < 60:
         return f"{seconds:.2f}s"
-    minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes)}m{rest:02.0f}s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}m{rest:02d}s"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from assay.reports.console import ConsoleReporter
-from assay.reports.json_report import SCHEMA, SCHEMA_FILE, JsonWriter, run_document
+from assay.reports.files import write_reports
+from assay.reports.json_report import SCHEMA, SCHEMA_FILE, JsonWriter, run_document, write_json
 from assay.reports.junit import JUnitWriter, junit_tree, write_junit
 
 __all__ = [
@@ -14,5 +15,7 @@ __all__ = [
     "JsonWriter",
     "junit_tree",
     "run_document",
+    "write_json",
     "write_junit",
+    "write_reports",
 ]

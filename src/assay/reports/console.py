@@ -173,9 +173,12 @@ class ConsoleReporter:
             if len(result.attempts) > 1
             else []
         )
-        facts.append(
-            f"killed by {attempt.signal}" if attempt.signal else f"exit {attempt.exit_code}"
-        )
+        if attempt.signal:
+            facts.append(f"killed by {attempt.signal}")
+        elif attempt.exit_code is not None:
+            facts.append(f"exit {attempt.exit_code}")
+        else:  # the program could not be started, so it has neither
+            facts.append("did not start")
         facts.append(format_duration(attempt.duration))
         if attempt.workdir and result.attempts and self._kept(attempt.workdir):
             facts.append(f"work dir {attempt.workdir}")

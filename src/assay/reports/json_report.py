@@ -27,9 +27,14 @@ class JsonWriter:
     def handle(self, event: Event) -> None:
         """Write the report on `RunFinished`."""
         if isinstance(event, RunFinished):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            document = run_document(event.result, self.version)
-            self.path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+            write_json(event.result, self.path, self.version)
+
+
+def write_json(run: RunResult, path: Path, version: str) -> None:
+    """Write the JSON report of `run` to `path`, creating its directory."""
+    text = json.dumps(run_document(run, version), indent=2, ensure_ascii=False) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
 
 
 def run_document(run: RunResult, version: str) -> dict[str, Any]:

@@ -135,8 +135,17 @@ def _details(attempt: Attempt) -> str:
         parts.append(failure.message)
         if failure.diff:
             parts.append(failure.diff)
-        elif failure.expected is not None or failure.actual is not None:
-            parts.append(f"expected: {failure.expected}\nactual: {failure.actual}")
-    status = f"killed by {attempt.signal}" if attempt.signal else f"exit code {attempt.exit_code}"
+        else:
+            # A crash has an actual signal but no expected one; print only what is known.
+            if failure.expected is not None:
+                parts.append(f"expected: {failure.expected}")
+            if failure.actual is not None:
+                parts.append(f"actual: {failure.actual}")
+    if attempt.signal:
+        status = f"killed by {attempt.signal}"
+    elif attempt.exit_code is not None:
+        status = f"exit code {attempt.exit_code}"
+    else:  # the program could not be started, so it has neither
+        status = "did not start"
     parts.append(f"attempt {attempt.number}, {status}, {attempt.duration:.3f}s")
     return "\n".join(parts)

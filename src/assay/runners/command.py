@@ -87,6 +87,10 @@ class CommandRunner:
 
         Returns the finished `Attempt` at once when the command cannot start.
         """
+        # The sandbox cannot tell a missing cwd from a missing program (both are ENOENT
+        # from exec), so it would blame the program; name the directory instead.
+        if test.cwd and Path(test.cwd).is_absolute() and not Path(test.cwd).is_dir():
+            return _errored(number, f"cannot run in {test.cwd}: no such directory")
         try:
             workspace = workspaces.open(name)
         except OSError as error:

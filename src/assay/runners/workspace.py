@@ -184,6 +184,10 @@ def _remove(workdir: Path) -> None:
         workdir.rmdir()
     except FileNotFoundError:
         pass
+    except NotADirectoryError:
+        # The test replaced its directory with a file or a symlink: remove that, never
+        # what a link points to, which may lie outside the run directory.
+        workdir.unlink(missing_ok=True)
     except OSError:
         _make_removable(workdir)
         shutil.rmtree(workdir, ignore_errors=True)

@@ -51,7 +51,6 @@ class ProcessSandbox:
     def __init__(self) -> None:
         self.run_id = f"{os.getpid()}-{time.monotonic_ns()}"
         self.subreaper = reaper.become_subreaper()
-        self.leaders: set[int] = set()
         self._bytes: dict[str, bytes] = {}
         self._programs: dict[tuple[str, str | None], str] = {}
 
@@ -64,9 +63,9 @@ class ProcessSandbox:
         attempt_id = f"{self.run_id}-{next(_ids)}"
         started_at = datetime.now(UTC)
         start = time.monotonic()
-        missing = _missing_program(request)
-        if missing:
-            return ProcessOutcome(started_at, 0.0, error=missing)
+        unrunnable = _unrunnable(request)
+        if unrunnable:
+            return ProcessOutcome(started_at, 0.0, error=unrunnable)
         argv = limited_argv(request.argv, request.limits)
         try:
             proc = subprocess.Popen(
@@ -85,12 +84,12 @@ class ProcessSandbox:
                 time.monotonic() - start,
                 error=f"cannot run {request.argv[0]!r}: {error.strerror or error}",
             )
-        self.leaders.add(proc.pid)
+        reaper.leaders.add(proc.pid)
         return _Execution(self, proc, request, attempt_id, started_at, start)
 
     def close(self) -> None:
         """Kill every process still carrying this sandbox's cookie."""
-        reaper.sweep(self.run_id + "-", set(), prefix=True)
+        reaper.sweep(self.run_id + "-", prefix=True)
 
     def _environment(self, env: dict[str, str], attempt_id: str) -> dict[bytes, bytes]:
         # Popen encodes every variable of every test; most are the same each time.
@@ -148,6 +147,7 @@ class _Execution:
         self.state_deadline = 0.0
         self.last_size = -1
         self.last_change = start
+        self.checked_at = start
         self.pidfd = -1
         with contextlib.suppress(OSError):
             self.pidfd = os.pidfd_open(proc.pid)
@@ -157,21 +157,27 @@ class _Execution:
         return self.pidfd if self.proc.returncode is None else -1
 
     def wake_at(self) -> float | None:
-        """When `advance` is next due without an event."""
-        if self.state is not _State.RUNNING:
-            return time.monotonic() + _GROUP_CHECK
-        if self.pidfd < 0:
-            return time.monotonic() + _GROUP_CHECK  # no pidfd: look for the exit
+        """When `advance` is next due without an event.
+
+        Periodic wakes count from the last `advance`, not from now: a wake that
+        moves on each time it is asked is never due to a caller that compares
+        it with the time it took before asking.
+        """
+        if self.state is not _State.RUNNING or self.pidfd < 0:
+            # Nothing signals that a group has emptied (or, without a pidfd, that the
+            # leader has exited): look again shortly.
+            return self.checked_at + _GROUP_CHECK
         wakes = [w for w in (self.deadline, self._idle_wake()) if w is not None]
         return min(wakes) if wakes else None
 
     def _idle_wake(self) -> float | None:
         if not self.request.idle_timeout:
             return None
-        return min(self.last_change + self.request.idle_timeout, time.monotonic() + _IDLE_CHECK)
+        return min(self.last_change + self.request.idle_timeout, self.checked_at + _IDLE_CHECK)
 
     def advance(self, now: float, cancel: Cancellation) -> ProcessOutcome | None:
         """Notice an exit, enforce deadlines, end leftovers; the outcome once all are gone."""
+        self.checked_at = now
         self._reap_leader()
         if self.state is _State.RUNNING:
             if self.proc.returncode is None:
@@ -206,7 +212,7 @@ class _Execution:
     def _reap_leader(self) -> None:
         if self.proc.returncode is None and self.proc.poll() is not None:
             self.ended_at = time.monotonic()
-            self.sandbox.leaders.discard(self.proc.pid)
+            reaper.leaders.discard(self.proc.pid)
 
     def _why_stop(self, now: float, cancel: Cancellation) -> str | None:
         if self.deadline is not None and now >= self.deadline:
@@ -233,8 +239,8 @@ class _Execution:
         if self.proc.returncode is None:  # gave up waiting; make sure it is reaped eventually
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(0.1)
-        self.sandbox.leaders.discard(self.proc.pid)
-        strays = reaper.sweep(self.attempt_id, self.sandbox.leaders)
+        reaper.leaders.discard(self.proc.pid)
+        strays = reaper.sweep(self.attempt_id)
         code = self.proc.returncode if self.proc.returncode is not None else -signal.SIGKILL
         end = self.ended_at or time.monotonic()
         return ProcessOutcome(
@@ -247,14 +253,26 @@ class _Execution:
         )
 
 
-def _missing_program(request: ProcessRequest) -> str | None:
-    # With limits, the program is started by a shim, which would turn a missing
-    # program into exit 127; find it first so both paths report the same error.
+def _unrunnable(request: ProcessRequest) -> str | None:
+    """Why `request`'s program cannot be run, when a shim would start it; else None."""
+    # With limits, the program is started by a shim, which would turn a program that
+    # cannot be run into exit 127; look first so both paths report the same error.
+    if not request.limits.any():
+        return None
     program = request.argv[0]
-    path = request.env.get("PATH")
-    if request.limits.any() and "/" not in program and shutil.which(program, path=path) is None:
-        return f"cannot run {program!r}: No such file or directory"
-    return None
+    if "/" in program:
+        path = request.cwd / program  # exec runs after the change to `cwd`
+        if not path.exists():
+            code = errno.ENOENT
+        elif not path.is_file() or not os.access(path, os.X_OK):
+            code = errno.EACCES
+        else:
+            return None
+    elif shutil.which(program, path=request.env.get("PATH")) is None:
+        code = errno.ENOENT
+    else:
+        return None
+    return f"cannot run {program!r}: {os.strerror(code)}"
 
 
 def _reap_group(pgid: int) -> None:

@@ -4,19 +4,39 @@ A child that calls `setsid` leaves the group that a timeout kills. Assay
 makes itself a child subreaper, so such orphans are re-parented to Assay
 instead of to init, and every sandboxed process carries an environment
 cookie naming its attempt. After an attempt ends, any child of Assay that
-carries that attempt's cookie is a stray, and is killed and reaped.
+carries that attempt's cookie is a stray, and is killed and reaped; an
+orphan that has already exited is reaped, since as its subreaper nobody
+else will.
 """
 
 from __future__ import annotations
 
 import contextlib
+import enum
 import os
 import signal
+import time
 from pathlib import Path
 
 COOKIE = "ASSAY_SANDBOX_ID"
 _PR_SET_CHILD_SUBREAPER = 36
+# A process in the middle of `exec` shows an empty environment for a moment, so the
+# cookie of a stray caught there cannot be read yet; look again this often, this long.
+_EXEC_RECHECK = 0.001
+_EXEC_PATIENCE = 0.05
 _subreaper: bool | None = None
+
+# Test leaders that a sandbox of this process started and reaps itself (through Popen).
+# Orphans are given to the process, not to a sandbox, so this is process-wide: a sweep
+# must leave these alone, and reaping one would take its exit status from its Popen.
+leaders: set[int] = set()
+
+
+class _Kind(enum.Enum):
+    STRAY = "stray"  # alive and carrying the cookie
+    EXITED = "exited"  # an orphan that exited and waits to be reaped
+    UNSURE = "unsure"  # no environment to read yet: caught in the middle of `exec`
+    OTHER = "other"
 
 
 def become_subreaper() -> bool:
@@ -37,25 +57,15 @@ def orphans() -> list[int]:
     """Children re-parented to this process.
 
     The kernel gives an orphan to the subreaper's first live thread, the main
-    thread, while processes Assay starts are children of the worker thread
-    that started them; so only the main thread's children need a look.
+    thread, while processes a sandbox starts are children of the thread that
+    started them; so only the main thread's children need a look (which
+    include the `leaders` when the sandbox runs on the main thread).
     """
     try:
         with open(f"/proc/self/task/{os.getpid()}/children") as f:
             return [int(p) for p in f.read().split()]
     except OSError:
         return []
-
-
-def _has_cookie(pid: int, cookie: bytes, prefix: bool = False) -> bool:
-    try:
-        with open(f"/proc/{pid}/environ", "rb") as f:
-            variables = f.read().split(b"\0")
-    except OSError:
-        return False
-    if prefix:
-        return any(v.startswith(cookie) for v in variables)
-    return cookie in variables
 
 
 def _candidates() -> list[int]:
@@ -65,32 +75,73 @@ def _candidates() -> list[int]:
     return [int(p) for p in os.listdir("/proc") if p.isdigit()]
 
 
-def sweep(
-    attempt_id: str,
-    skip: set[int] | frozenset[int] = frozenset(),
-    *,
-    prefix: bool = False,
-    rounds: int = 50,
-) -> int:
+def _classify(pid: int, cookie: bytes, prefix: bool) -> _Kind:
+    if pid in leaders:
+        return _Kind.OTHER
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            environ = f.read()
+    except ProcessLookupError:
+        environ = b""  # exited: a zombie has no memory left to read
+    except OSError:  # gone, or not ours to read
+        return _Kind.OTHER
+    if environ:
+        variables = environ.split(b"\0")
+        if prefix:
+            return _Kind.STRAY if any(v.startswith(cookie) for v in variables) else _Kind.OTHER
+        return _Kind.STRAY if cookie in variables else _Kind.OTHER
+    # No environment: the process has exited or is in the middle of `exec`. Only our
+    # own children are either to us; without a subreaper, escaped ones are not.
+    stat = _stat(pid)
+    if stat is None:
+        return _Kind.OTHER
+    state, parent, session = stat
+    if parent != os.getpid():
+        return _Kind.OTHER
+    if state != "Z":
+        return _Kind.UNSURE
+    # Tests run in sessions of their own, so an exited child in Assay's own session was
+    # started by the program that embeds Assay, which will want its exit status.
+    return _Kind.EXITED if session != os.getsid(0) else _Kind.OTHER
+
+
+def _stat(pid: int) -> tuple[str, int, int] | None:
+    """The state, parent and session of `pid`, from `/proc/<pid>/stat`."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            # The command name in parentheses may hold spaces; the fields after it do not.
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[1]), int(fields[3])
+
+
+def sweep(attempt_id: str, *, prefix: bool = False, rounds: int = 50) -> int:
     """Kill and reap every process carrying `attempt_id`'s cookie; returns how many.
 
-    `skip` holds pids known to be running tests, which need no look. With
-    `prefix`, any cookie starting with `attempt_id` matches (a whole run).
+    Escaped orphans that already exited are reaped too, uncounted: they did not
+    outlive their test. With `prefix`, any cookie starting with `attempt_id`
+    matches (a whole run). `leaders` are left alone.
     """
     cookie = f"{COOKIE}={attempt_id}".encode()
     me = os.getpid()
+    patience = time.monotonic() + _EXEC_PATIENCE
     killed = 0
     for _ in range(rounds):
-        strays = [
-            pid
-            for pid in _candidates()
-            if pid != me and pid not in skip and _has_cookie(pid, cookie, prefix)
-        ]
-        if not strays:
-            break
+        kinds = {pid: _classify(pid, cookie, prefix) for pid in _candidates() if pid != me}
+        strays = [pid for pid, kind in kinds.items() if kind is _Kind.STRAY]
         for pid in strays:
             kill_tree(pid)
-            killed += 1
+        for pid, kind in kinds.items():
+            if kind is _Kind.EXITED:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, os.WNOHANG)
+        killed += len(strays)
+        if strays:
+            continue  # killing them may have orphaned more
+        if _Kind.UNSURE not in kinds.values() or time.monotonic() >= patience:
+            break
+        time.sleep(_EXEC_RECHECK)
     return killed
 
 

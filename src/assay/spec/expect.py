@@ -61,11 +61,14 @@ def _exit(reader: NodeReader, node: yaml.Node) -> ExitExpectation | None:
 
 def _signal(reader: NodeReader, node: yaml.Node) -> int | None:
     value = node.value if isinstance(node, yaml.ScalarNode) else None
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    name = str(value).upper()
-    name = name if name.startswith("SIG") else f"SIG{name}"
-    number = getattr(signals.Signals, name, None) if value is not None else None
+    number: int | None = None
+    if isinstance(value, str) and value.isdecimal():
+        # valid_signals() also holds the real-time signals, which have no names in `Signals`.
+        number = int(value) if int(value) in signals.valid_signals() else None
+    elif value is not None:
+        name = str(value).upper()
+        name = name if name.startswith("SIG") else f"SIG{name}"
+        number = getattr(signals.Signals, name, None)
     if number is None:
         reader.error(node, f"expect.signal: unknown signal {_show(node)}; use a name like SIGTERM")
         return None
@@ -143,7 +146,7 @@ def _matcher(
                 fields["path"][1], f"invalid JSONPath {path!r}: expected e.g. $.items[0].name"
             )
             path = None
-    return Matcher(kind, _interpolate_json(reader, node, reader.raw(node)), path=path)
+    return Matcher(kind, reader.data(node), path=path)
 
 
 def _lines(reader: NodeReader, node: yaml.Node, label: str) -> Matcher | None:
@@ -171,16 +174,6 @@ def _snapshot(reader: NodeReader, node: yaml.Node, label: str) -> Matcher | None
     if flag is False:
         reader.error(node, f"{label}: remove the key instead of setting it to false")
     return None if not flag else Matcher(MatcherKind.SNAPSHOT, "")
-
-
-def _interpolate_json(reader: NodeReader, node: yaml.Node, value: object) -> object:
-    if isinstance(value, str):
-        return reader.text(node, value)
-    if isinstance(value, list):
-        return [_interpolate_json(reader, node, v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _interpolate_json(reader, node, v) for k, v in value.items()}
-    return value
 
 
 def _valid_json_path(path: str) -> bool:

@@ -25,6 +25,8 @@ _INT = "tag:yaml.org,2002:int"
 _BOOL = "tag:yaml.org,2002:bool"
 _NULL = "tag:yaml.org,2002:null"
 _FLOAT = "tag:yaml.org,2002:float"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
 _constructor = SafeConstructor()
 Fields = dict[str, tuple[yaml.Node, yaml.Node]]
 
@@ -72,6 +74,18 @@ class NodeReader:
     def raw(self, node: yaml.Node) -> object:
         """The plain Python value of a node (mappings and lists included)."""
         return _constructor.construct_object(node, deep=True)
+
+    def data(self, node: yaml.Node) -> object:
+        """Like `raw`, but every string is interpolated, with problems placed at that string."""
+        if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
+            return [self.data(item) for item in node.value]
+        if isinstance(node, yaml.MappingNode) and node.tag == _MAP:
+            # Resolve `<<` merge keys in place, as constructing the mapping would.
+            _constructor.flatten_mapping(node)
+            return {str(self.raw(key)): self.data(value) for key, value in node.value}
+        if isinstance(node, yaml.ScalarNode) and node.tag == _STR:
+            return self.text(node, str(node.value))
+        return self.raw(node)
 
     def string(self, node: yaml.Node, what: str, *, scalars: bool = False) -> str | None:
         """An interpolated string. With `scalars`, numbers and booleans are taken as written."""

@@ -105,20 +105,18 @@ def load_suite(
     checked: list[CommandTest] = []
     for node in tests_node.value:
         test, valid = _test(reader, node, context)
-        test_name = test.name if test else _written_name(node)
-        if test_name is None:
+        if test is None:
             continue
-        names.add(test_name)
-        if test_name in first_line:
+        names.add(test.name)
+        if test.name in first_line:
             problems.at(
-                node, f"duplicate test name {test_name!r} (first at line {first_line[test_name]})"
+                node, f"duplicate test name {test.name!r} (first at line {first_line[test.name]})"
             )
         else:
-            first_line[test_name] = node.start_mark.line + 1
-        if test is not None:
-            checked.append(test)
-            if valid:
-                tests.append(test)
+            first_line[test.name] = node.start_mark.line + 1
+        checked.append(test)
+        if valid:
+            tests.append(test)
     check_needs(checked, names, problems)
     return tests
 
@@ -129,15 +127,6 @@ def _default_name(path: Path) -> str:
         if name.endswith(suffix):
             return name[: -len(suffix)]
     return path.stem
-
-
-def _written_name(node: yaml.Node) -> str | None:
-    """The name of a test that failed validation, so other tests may still refer to it."""
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if key.value == "name" and isinstance(value, yaml.ScalarNode):
-                return str(value.value)
-    return None
 
 
 def _vars(reader: NodeReader, fields: Fields) -> dict[str, str]:
@@ -180,7 +169,7 @@ def _common(
         if key in fields:
             changes[key] = reader.duration(fields[key][1], key)
     if "cwd" in fields:
-        changes["cwd"] = reader.string(fields["cwd"][1], "cwd")
+        changes["cwd"] = _cwd(reader, fields["cwd"][1])
     if "retries" in fields:
         retries = reader.integer(fields["retries"][1], "retries")
         changes["retries"] = base.retries if retries is None else retries
@@ -231,7 +220,11 @@ def _size(reader: NodeReader, node: yaml.Node, what: str) -> int | None:
 def _test(
     reader: NodeReader, node: yaml.Node, context: _SuiteContext
 ) -> tuple[CommandTest | None, bool]:
-    """The test written at `node` (even if invalid, for the `needs` checks) and its validity."""
+    """The test written at `node` (even if invalid, for the `needs` checks) and its validity.
+
+    A test without a usable name is read to the end, so every problem in it is reported,
+    but None is returned for it: nothing can need it or clash with it.
+    """
     fields = reader.fields(node, TEST_KEYS, "a test")
     if fields is None:
         return None, False
@@ -241,7 +234,7 @@ def _test(
     common = _common(reader, node, context.common, fields)
     test = CommandTest(
         suite=context.name,
-        name=name or "?",
+        name=name or "",  # dropped below when there is no name
         location=Location(context.display, node.start_mark.line + 1, node.start_mark.column + 1),
         suite_file=context.path,
         run=run or "",
@@ -250,7 +243,7 @@ def _test(
         else None,
         env=common.env,
         inherit_env=common.inherit_env,
-        cwd=_cwd(reader, fields, common),
+        cwd=common.cwd,
         files=_files(reader, fields["files"][1]) if "files" in fields else (),
         timeout=common.timeout,
         idle_timeout=common.idle_timeout,
@@ -263,7 +256,10 @@ def _test(
         expect=(read_expect(reader, fields["expect"][1]) if "expect" in fields else Expectations())
         or Expectations(),
     )
-    return test, len(reader.problems.items) == before and run is not None and name is not None
+    if name is None:
+        # A placeholder name would make every nameless test a duplicate of the others.
+        return None, False
+    return test, len(reader.problems.items) == before and run is not None
 
 
 def _action(reader: NodeReader, node: yaml.Node, fields: Fields) -> str | tuple[str, ...] | None:
@@ -315,13 +311,12 @@ def _name(reader: NodeReader, fields: Fields, run: str | tuple[str, ...] | None)
     return run if isinstance(run, str) else " ".join(run)
 
 
-def _cwd(reader: NodeReader, fields: Fields, common: _Common) -> str | None:
-    if common.cwd is None:
-        return None
-    node = fields["cwd"][1] if "cwd" in fields else None
-    if node is not None and not os.path.isabs(common.cwd):
-        relative_path(reader, node, common.cwd, "cwd")
-    return common.cwd
+def _cwd(reader: NodeReader, node: yaml.Node) -> str | None:
+    # Checked where it is written, in `defaults` or in a test, so the problem is reported once.
+    cwd = reader.string(node, "cwd")
+    if cwd is not None and not os.path.isabs(cwd):
+        relative_path(reader, node, cwd, "cwd")
+    return cwd
 
 
 def _files(reader: NodeReader, node: yaml.Node) -> tuple[FileSpec, ...]:
