@@ -251,7 +251,7 @@ class TestEnvironment:
                 "ASSAY_TIMEOUT",
                 "fast",
                 "environment: ASSAY_TIMEOUT: invalid duration 'fast': use seconds or the units "
-                "ms, s, m, h (e.g. 5s, 250ms, 1m30s)",
+                "ms, s, m, h, d, w (e.g. 5s, 250ms, 1m30s)",
             ),
             (
                 "ASSAY_KILL_GRACE",
@@ -293,7 +293,7 @@ class TestInvalidFile:
             ("timeout = 0\n", "timeout: invalid duration 0: must be greater than zero"),
             (
                 "test_timeout = 'soon'\n",
-                "test_timeout: invalid duration 'soon': use seconds or the units ms, s, m, h "
+                "test_timeout: invalid duration 'soon': use seconds or the units ms, s, m, h, d, w "
                 "(e.g. 5s, 250ms, 1m30s)",
             ),
             (

@@ -1,14 +1,43 @@
-"""The Python API behind `assay.run`: settings, loading, selection, execution, reports."""
+"""The Python API behind `assay.run`: load, select, execute, record, report, import."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from assay.config import Settings, load_settings
 from assay.engine import Handler, RunOptions, execute, select
 from assay.model import CommandTest, RunResult
 from assay.runners import RunnerConfig
+
+if TYPE_CHECKING:
+    from assay.store import Recorder, Store
+
+
+class RecordingWarning(UserWarning):
+    """A run could not be recorded in Assay's database; the run itself is unaffected."""
+
+
+@dataclass(frozen=True, slots=True)
+class HistorySelection:
+    """Selection from recorded history: `--last-failed`, `--failed-first`, `--shard K/N`."""
+
+    last_failed: bool = False
+    failed_first: bool = False
+    shard: tuple[int, int] | None = None
+
+    def __bool__(self) -> bool:
+        return self.last_failed or self.failed_first or self.shard is not None
+
+
+def open_store(settings: Settings) -> Store:
+    """The configured store (database URL and artifacts) for the configured project."""
+    from assay.store import Store
+
+    return Store(settings.database, settings.state_dir / "artifacts", settings.project_name)
 
 
 def collect(
@@ -17,14 +46,39 @@ def collect(
     keyword: str | None = None,
     tags: Iterable[str] = (),
     settings: Settings | None = None,
+    history: HistorySelection | None = None,
 ) -> list[CommandTest]:
-    """The tests a run would execute, in report order; raises `SpecError` for bad files."""
+    """The tests a run would execute, in run order; raises `SpecError` for bad files."""
     from assay import spec
 
     settings = settings or load_settings()
     chosen = [Path(p) for p in paths] if paths else list(settings.paths)
-    tests = spec.load(chosen, exclude=settings.exclude)
-    return select(tests, keyword, tags)
+    tests = select(spec.load(chosen, exclude=settings.exclude), keyword, tags)
+    if history:
+        tests = _from_history(tests, history, open_store(settings))
+    return tests
+
+
+def _from_history(
+    tests: list[CommandTest], history: HistorySelection, store: Store
+) -> list[CommandTest]:
+    from assay.engine import needs_groups
+    from assay.history import failed_first, last_failed, shard
+    from assay.store import queries
+
+    ids = [t.id for t in tests]
+    failing = {k for k, o in queries.latest_outcomes(store).items() if o in queries.BAD}
+    if history.last_failed and failing & set(ids):
+        ids = last_failed(ids, failing)
+        tests = select(tests, ids=set(ids))
+        ids = [t.id for t in tests]
+    if history.shard is not None:
+        index, total = history.shard
+        ids = shard(ids, queries.mean_durations(store), index, total, needs_groups(tests))
+    if history.failed_first:
+        ids = failed_first(ids, failing)
+    by_id = {t.id: t for t in tests}
+    return [by_id[i] for i in ids]
 
 
 def run(
@@ -35,6 +89,10 @@ def run(
     tags: Iterable[str] = (),
     timeout: float | None = None,
     update_snapshots: bool = False,
+    record: bool | None = None,
+    last_failed: bool = False,
+    failed_first: bool = False,
+    shard: tuple[int, int] | None = None,
     junit: str | Path | None = None,
     json: str | Path | None = None,
     handlers: Sequence[Handler] = (),
@@ -42,14 +100,21 @@ def run(
 ) -> RunResult:
     """Run the suites under `paths` (default: the configured paths) and return the results.
 
+    The run is recorded in Assay's database unless `record=False` (or the
+    `record` setting is off); `RunResult.run_id` is its id there. A failure to
+    record warns with `RecordingWarning` and never fails the run.
+
     Raises `SpecError` (listing every problem) if any test file is malformed,
     before anything runs, `ConfigError` for an invalid setting such as `jobs=0`,
     and `ReportWriteError` after the run if a report could not be written (the
     others still are).
     """
-    settings = (settings or load_settings()).merge(jobs=jobs, timeout=timeout)
-    tests = collect(paths, keyword=keyword, tags=tags, settings=settings)
-    result = execute(tests, run_options(settings, update_snapshots), handlers)
+    settings = (settings or load_settings()).merge(jobs=jobs, timeout=timeout, record=record)
+    history = HistorySelection(last_failed, failed_first, shard)
+    tests = collect(paths, keyword=keyword, tags=tags, settings=settings, history=history)
+    result, recorder = execute_recorded(tests, settings, handlers, update_snapshots)
+    if recorder is not None and recorder.error:
+        warnings.warn(f"the run was not recorded: {recorder.error}", RecordingWarning, 2)
     if junit is not None or json is not None:
         from assay import __version__
         from assay.reports import write_reports
@@ -61,6 +126,31 @@ def run(
             json=None if json is None else Path(json),
         )
     return result
+
+
+def execute_recorded(
+    tests: Sequence[CommandTest],
+    settings: Settings,
+    handlers: Sequence[Handler] = (),
+    update_snapshots: bool = False,
+    *,
+    trigger: str = "api",
+    options: dict[str, Any] | None = None,
+) -> tuple[RunResult, Recorder | None]:
+    """Execute `tests`, recording the run when the settings say so."""
+    recorder = None
+    chain = list(handlers)
+    if settings.record:
+        from assay.store import Recorder
+
+        recorder = Recorder(
+            open_store(settings), trigger=trigger, options=options, checkout=settings.root
+        )
+        chain.append(recorder)  # last: the console prints the summary before the wait
+    result = execute(tests, run_options(settings, update_snapshots), chain)
+    if recorder is not None and recorder.run_id is not None and not recorder.error:
+        result = replace(result, run_id=recorder.run_id)
+    return result, recorder
 
 
 def run_options(settings: Settings, update_snapshots: bool = False) -> RunOptions:
@@ -78,4 +168,104 @@ def run_options(settings: Settings, update_snapshots: bool = False) -> RunOption
             grace=settings.kill_grace,
             keep_tmp=settings.keep_tmp,
         ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    """What `import_results` stored: the new run and what was read."""
+
+    run_id: int
+    cases: int
+    by_outcome: dict[str, int]
+    unknown_elements: dict[str, int]
+    partial: str | None = None
+
+
+IMPORT_FORMATS = ("junit", "reportlog")
+_IMPORT_BATCH = 5000
+
+
+def import_results(
+    paths: Sequence[str | Path],
+    *,
+    format: str = "junit",
+    partial: bool = False,
+    settings: Settings | None = None,
+) -> Imported:
+    """Store the results in foreign report files (JUnit XML, pytest report log) as one run.
+
+    Files are streamed in bounded memory. A malformed or truncated file raises
+    `ReportFormatError` (naming the file and line) and stores nothing, unless
+    `partial` is set: then what was read before the problem is kept and the
+    run is marked `interrupted` with the reason.
+    """
+    import time
+
+    from assay.errors import ReportFormatError, UsageError
+    from assay.reports.importers import ImportStats, read_junit, read_reportlog
+    from assay.store import writes
+    from assay.store.connections import host_pid
+
+    if format not in IMPORT_FORMATS:
+        raise UsageError(f"unknown import format {format!r}: choose {' or '.join(IMPORT_FORMATS)}")
+    reader = read_junit if format == "junit" else read_reportlog
+    files = [Path(p) for p in paths]
+    for path in files:
+        if not path.is_file():
+            raise UsageError(f"{path}: no such file")
+    store = open_store(settings or load_settings())
+    stats = ImportStats()
+    started = time.time()
+    connection = store.connect()
+    problem = None
+    try:
+        project = writes.project_id(connection, store.project, started)
+        host, _ = host_pid()
+        info = writes.RunInfo(
+            trigger="import", started_at=started, source=", ".join(map(str, files)), host=host
+        )
+        run_id = writes.start_run(connection, project, info)
+        batch: list[tuple[int, Any]] = []
+        position = 0
+        try:
+            for path in files:
+                for record in reader(path, stats):
+                    batch.append((position, record))
+                    position += 1
+                    if len(batch) >= _IMPORT_BATCH:
+                        writes.write_results(
+                            connection, project, run_id, batch, store.artifacts, started
+                        )
+                        batch = []
+        except ReportFormatError as error:
+            if not partial:
+                raise
+            problem = f"partial import: {error}"
+        writes.write_results(connection, project, run_id, batch, store.artifacts, started)
+        began = stats.started_at.timestamp() if stats.started_at else started
+        connection.execute(
+            "UPDATE runs SET started_at = :at WHERE id = :id", {"at": began, "id": run_id}
+        )
+        duration = sum(
+            r[0] or 0.0
+            for r in connection.query(
+                "SELECT SUM(duration) FROM results WHERE run_id = :id", {"id": run_id}
+            )
+        )
+        writes.finish_run(
+            connection,
+            run_id,
+            finished_at=began + duration,
+            duration=duration,
+            interrupted=problem or stats.interrupted,
+        )
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        connection.close()
+    return Imported(
+        run_id, stats.cases, dict(stats.by_outcome), dict(stats.unknown_elements), problem
     )

@@ -34,6 +34,25 @@ class Settings:
     strip_ansi: bool = False
     keep_tmp: bool = False
     tmp_dir: Path | None = None
+    record: bool = True
+    database_url: str | None = None
+    data_dir: Path | None = None
+    project: str | None = None
+
+    @property
+    def state_dir(self) -> Path:
+        """Where Assay keeps its database and artifacts: `data_dir`, or `<root>/.assay`."""
+        return self.data_dir or self.root / ".assay"
+
+    @property
+    def project_name(self) -> str:
+        """The project runs are recorded under: `project`, or the root folder's name."""
+        return self.project or self.root.name or "default"
+
+    @property
+    def database(self) -> str:
+        """The database URL: `database_url`, or the embedded SQLite file."""
+        return self.database_url or f"sqlite:///{self.state_dir / 'assay.db'}"
 
     def __post_init__(self) -> None:
         # Loading checks each value and names its source; this check also covers settings
@@ -56,7 +75,8 @@ class Settings:
 
 
 _DURATIONS = ("timeout", "test_timeout", "idle_timeout", "kill_grace")
-_FLAGS = {"strip_ansi", "keep_tmp"}
+_FLAGS = {"strip_ansi", "keep_tmp", "record"}
+_STRINGS = {"database_url", "project"}
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 _PATH_LISTS = {"paths", "exclude"}
@@ -140,8 +160,12 @@ def _convert(key: str, value: Any, base: Path, from_env: bool) -> object:
                 raise ValueError(f"expected a whole number, not {value!r}") from None
         _check(key, value)
         return value
-    if key == "tmp_dir":
+    if key in ("tmp_dir", "data_dir"):
         return base / str(value)
+    if key in _STRINGS:
+        if not isinstance(value, str) or not value:
+            raise TypeError("expected a non-empty string")
+        return value
     raise AssertionError(key)
 
 

@@ -561,7 +561,7 @@ UNITS = [
     case(
         "duration-unknown-unit",
         "tests:\n  - run: echo\n    timeout: 5 parsecs\n",
-        "3:14: timeout: invalid duration '5 parsecs': use seconds or the units ms, s, m, h "
+        "3:14: timeout: invalid duration '5 parsecs': use seconds or the units ms, s, m, h, d, w "
         "(e.g. 5s, 250ms, 1m30s)",
     ),
     case(
@@ -577,19 +577,19 @@ UNITS = [
     case(
         "duration-unit-without-number",
         "defaults: {timeout: s}\ntests:\n  - run: echo\n",
-        "1:21: timeout: invalid duration 's': use seconds or the units ms, s, m, h "
+        "1:21: timeout: invalid duration 's': use seconds or the units ms, s, m, h, d, w "
         "(e.g. 5s, 250ms, 1m30s)",
     ),
     case(
         "expect-duration",
         "tests:\n  - run: echo\n    expect: {duration: 1m30}\n",
-        "3:24: expect.duration: invalid duration '1m30': use seconds or the units ms, s, m, h "
-        "(e.g. 5s, 250ms, 1m30s)",
+        "3:24: expect.duration: invalid duration '1m30': use seconds or the units "
+        "ms, s, m, h, d, w (e.g. 5s, 250ms, 1m30s)",
     ),
     case(
         "cpu-limit-duration",
         "tests:\n  - run: echo\n    limits: {cpu: forever}\n",
-        "3:19: limits.cpu: invalid duration 'forever': use seconds or the units ms, s, m, h "
+        "3:19: limits.cpu: invalid duration 'forever': use seconds or the units ms, s, m, h, d, w "
         "(e.g. 5s, 250ms, 1m30s)",
     ),
     case(

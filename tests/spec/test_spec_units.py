@@ -8,7 +8,7 @@ import pytest
 
 from assay.model.units import format_duration, parse_duration, parse_size
 
-UNITS_HINT = "use seconds or the units ms, s, m, h (e.g. 5s, 250ms, 1m30s)"
+UNITS_HINT = "use seconds or the units ms, s, m, h, d, w (e.g. 5s, 250ms, 1m30s)"
 
 
 @pytest.mark.parametrize(

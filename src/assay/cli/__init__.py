@@ -28,6 +28,8 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """The full command-line parser."""
     from assay import __version__
+    from assay.cli import data as data_commands
+    from assay.cli import history as history_commands
     from assay.cli import run as run_command
 
     parser = _Parser(
@@ -38,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"assay {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     run_command.add_parser(commands)
+    history_commands.add_parsers(commands)
+    data_commands.add_parsers(commands)
     return parser
 
 
@@ -78,7 +82,7 @@ def _discard_stdout() -> None:
 
 
 def _report(error: Exception) -> int:
-    from assay.errors import SpecError, UsageError, UserError
+    from assay.errors import NotFoundError, SpecError, UsageError, UserError
 
     if isinstance(error, SpecError):
         for problem in error.problems:
@@ -92,7 +96,7 @@ def _report(error: Exception) -> int:
     if isinstance(error, UsageError):
         sys.stderr.write(f"assay: error: {error}\n")
         return ExitCode.USAGE_ERROR
-    if isinstance(error, UserError):
+    if isinstance(error, UserError | NotFoundError):
         sys.stderr.write(f"assay: error: {error}\n")
         return ExitCode.USAGE_ERROR
     if os.environ.get("ASSAY_DEBUG"):

@@ -89,6 +89,30 @@ def add_parser(commands: Any) -> None:
         action="store_true",
         help="write snapshot files instead of comparing them",
     )
+    history = p.add_argument_group("history")
+    history.add_argument(
+        "--last-failed",
+        "--lf",
+        action="store_true",
+        help="run only the tests that failed last time (all, if none did)",
+    )
+    history.add_argument(
+        "--failed-first", "--ff", action="store_true", help="run last time's failures first"
+    )
+    history.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="K/N",
+        help="run the K-th of N shards, balanced by recorded durations",
+    )
+    history.add_argument(
+        "--no-record",
+        dest="record",
+        action="store_false",
+        default=None,
+        help="do not record this run in Assay's database",
+    )
+    add_db_option(history)
     output = p.add_argument_group("reports")
     output.add_argument("--junit", type=Path, metavar="PATH", help="write JUnit XML here")
     output.add_argument("--json", type=Path, metavar="PATH", help="write the JSON report here")
@@ -114,6 +138,26 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _shard(text: str) -> tuple[int, int]:
+    index, sep, total = text.partition("/")
+    if not sep or not index.isdecimal() or not total.isdecimal():
+        raise argparse.ArgumentTypeError(f"expected K/N such as 2/4, not {text!r}")
+    k, n = int(index), int(total)
+    if not 1 <= k <= n:
+        raise argparse.ArgumentTypeError(f"K must be between 1 and N, not {text!r}")
+    return k, n
+
+
+def add_db_option(group: Any) -> None:
+    """The `--db URL` option every command that reads or writes history takes."""
+    group.add_argument(
+        "--db",
+        dest="database_url",
+        metavar="URL",
+        help="Assay's database (default: ASSAY_DATABASE_URL or .assay/assay.db)",
+    )
+
+
 def _duration(text: str) -> float:
     from assay.model.units import parse_duration
 
@@ -125,9 +169,8 @@ def _duration(text: str) -> float:
 
 def run(args: argparse.Namespace) -> int:
     """Execute `assay run`."""
-    from assay.api import collect, run_options
+    from assay.api import HistorySelection, collect, execute_recorded
     from assay.config import load_settings
-    from assay.engine import execute
     from assay.engine.runs import Handler
     from assay.reports.console import ConsoleReporter
 
@@ -139,8 +182,17 @@ def run(args: argparse.Namespace) -> int:
         kill_grace=args.kill_grace,
         keep_tmp=args.keep_tmp,
         strip_ansi=args.strip_ansi,
+        record=args.record,
+        database_url=args.database_url,
     )
-    tests = collect(args.paths or None, keyword=args.keyword, tags=args.tags, settings=settings)
+    history = HistorySelection(args.last_failed, args.failed_first, args.shard)
+    tests = collect(
+        args.paths or None,
+        keyword=args.keyword,
+        tags=args.tags,
+        settings=settings,
+        history=history,
+    )
     if args.list:
         for test in tests:
             print(test.id)
@@ -153,7 +205,22 @@ def run(args: argparse.Namespace) -> int:
         args.color == "auto" and tty and "NO_COLOR" not in os.environ
     )
     handlers: list[Handler] = [ConsoleReporter(sys.stdout, color=color, live=tty, quiet=args.quiet)]
-    result = execute(tests, run_options(settings, args.update_snapshots), handlers)
+    options = {
+        "paths": [str(p) for p in args.paths],
+        "keyword": args.keyword,
+        "tags": args.tags,
+        "shard": "/".join(map(str, args.shard)) if args.shard else None,
+    }
+    result, recorder = execute_recorded(
+        tests,
+        settings,
+        handlers,
+        args.update_snapshots,
+        trigger="cli",
+        options={k: v for k, v in options.items() if v},
+    )
+    if recorder is not None and recorder.error:
+        print(f"assay: warning: the run was not recorded: {recorder.error}", file=sys.stderr)
     if args.junit or args.json:
         from assay import __version__
         from assay.reports.files import write_reports

@@ -7,6 +7,6 @@ reacts to a run is a `Handler` of its events.
 from __future__ import annotations
 
 from assay.engine.runs import Handler, RunOptions, execute
-from assay.engine.selection import select
+from assay.engine.selection import needs_groups, select
 
-__all__ = ["Handler", "RunOptions", "execute", "select"]
+__all__ = ["Handler", "RunOptions", "execute", "needs_groups", "select"]

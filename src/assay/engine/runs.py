@@ -127,8 +127,10 @@ class _Run:
         deadline = start + self.options.timeout if self.options.timeout else None
         root = _make_root(self.options.tmp_dir)
         workspaces = Workspaces(root, keep=self.options.keep_tmp)
-        self.emit(RunStarted(tuple(self.tests), started_at, self.options.workers))
         try:
+            # Inside the try: a handler that fails on the first event (a closed
+            # stdout, say) must not leave the run directory behind.
+            self.emit(RunStarted(tuple(self.tests), started_at, self.options.workers))
             self._loop(workspaces, deadline)
         finally:
             for active in self.active.values():  # only after a bug: leave nothing running

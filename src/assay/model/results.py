@@ -102,6 +102,8 @@ class RunResult:
     duration: float
     interrupted: str | None = None
     tmp_dir: str | None = None
+    run_id: int | None = None
+    """The id the run was recorded under in Assay's database, if it was."""
 
     def count(self, outcome: Outcome) -> int:
         """How many results ended with `outcome`."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import re
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _SIZE = re.compile(r"(\d+)\s*(B|K|KB|KiB|M|MB|MiB|G|GB|GiB)?", re.IGNORECASE)
 _SIZE_UNITS = {
     "b": 1,
@@ -57,7 +57,7 @@ def _parse_units(original: str, text: str) -> float:
         pos = match.end()
     if pos != len(text) or not text:
         raise ValueError(
-            f"invalid duration {original!r}: use seconds or the units ms, s, m, h "
+            f"invalid duration {original!r}: use seconds or the units ms, s, m, h, d, w "
             "(e.g. 5s, 250ms, 1m30s)"
         )
     return total

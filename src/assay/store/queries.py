@@ -1,0 +1,412 @@
+"""Reading history back: runs, results, attempts and the samples analysis needs.
+
+Every function takes the `Store` and returns plain frozen dataclasses, so the
+callers (`history/`, reports, the CLI) never see a database row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, desc, func, or_, select
+
+from assay.errors import NotFoundError
+from assay.model import Outcome
+from assay.store.rows import AttemptRow, ProjectRow, ResultRow, RunRow, TestRow
+from assay.store.store import Store
+
+BAD = ("failed", "error", "timeout")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRun:
+    """One recorded run, with its totals."""
+
+    id: int
+    project: str
+    status: str
+    trigger: str
+    source: str | None
+    host: str | None
+    branch: str | None
+    commit: str | None
+    dirty: bool | None
+    started_at: datetime
+    duration: float | None
+    total: int
+    passed: int
+    failed: int
+    errors: int
+    timeouts: int
+    skipped: int
+    flaky: int
+    reason: str | None
+
+    @property
+    def failed_ratio(self) -> float:
+        """The share of tests that failed, errored or timed out."""
+        ran = self.total - self.skipped
+        return (self.failed + self.errors + self.timeouts) / ran if ran else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAttempt:
+    """One attempt as stored: verdict, failures and the tail of each log."""
+
+    number: int
+    outcome: str
+    started_at: datetime | None
+    duration: float
+    exit_code: int | None
+    signal: str | None
+    failures: tuple[dict[str, str], ...]
+    notes: tuple[str, ...]
+    stdout_tail: str | None
+    stdout_size: int
+    stdout_artifact: str | None
+    stderr_tail: str | None
+    stderr_size: int
+    stderr_artifact: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResult:
+    """One test's result in a run; `attempts` is filled only when asked for."""
+
+    run_id: int
+    position: int
+    key: str
+    name: str
+    suite: str
+    kind: str
+    file: str | None
+    line: int | None
+    outcome: str
+    flaky: bool
+    duration: float
+    reason: str | None
+    message: str | None
+    attempts: tuple[StoredAttempt, ...] = ()
+
+
+def when(timestamp: float | None) -> datetime | None:
+    """A stored epoch time as an aware UTC datetime."""
+    return None if timestamp is None else datetime.fromtimestamp(timestamp, UTC)
+
+
+def _project_filter(store: Store) -> Any:
+    return RunRow.project_id == (
+        select(ProjectRow.id).where(ProjectRow.name == store.project).scalar_subquery()
+    )
+
+
+def _run(row: Any) -> StoredRun:
+    return StoredRun(
+        id=row.id,
+        project=row.project,
+        status=row.status,
+        trigger=row.trigger,
+        source=row.source,
+        host=row.host,
+        branch=row.branch,
+        commit=row.commit,
+        dirty=row.dirty,
+        started_at=datetime.fromtimestamp(row.started_at, UTC),
+        duration=row.duration,
+        total=row.total,
+        passed=row.passed,
+        failed=row.failed,
+        errors=row.errors,
+        timeouts=row.timeouts,
+        skipped=row.skipped,
+        flaky=row.flaky,
+        reason=row.reason,
+    )
+
+
+def _runs_query() -> Any:
+    return select(RunRow.__table__, ProjectRow.name.label("project")).join(
+        ProjectRow, ProjectRow.id == RunRow.project_id
+    )
+
+
+def list_runs(
+    store: Store,
+    *,
+    limit: int = 20,
+    status: str | None = None,
+    branch: str | None = None,
+    trigger: str | None = None,
+    before: int | None = None,
+) -> list[StoredRun]:
+    """The project's most recent runs, newest first (`before`: ids below this one)."""
+    query = _runs_query().where(ProjectRow.name == store.project)
+    for column, value in (
+        (RunRow.status, status),
+        (RunRow.branch, branch),
+        (RunRow.trigger, trigger),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if before is not None:
+        query = query.where(RunRow.id < before)
+    query = query.order_by(desc(RunRow.started_at), desc(RunRow.id)).limit(limit)
+    with store.engine.connect() as connection:
+        return [_run(row) for row in connection.execute(query)]
+
+
+def resolve_run(store: Store, ref: str) -> int:
+    """A run id from `last`, `last~N` (N runs before the last) or a number."""
+    text = ref.strip().lower()
+    if text.isdecimal():
+        run_id = int(text)
+        get_run(store, run_id)
+        return run_id
+    back = 0
+    if text.startswith("last~") and text[5:].isdecimal():
+        back, text = int(text[5:]), "last"
+    if text != "last":
+        raise NotFoundError(f"no run {ref!r}: give a run id, 'last' or 'last~N'")
+    runs = list_runs(store, limit=back + 1)
+    if len(runs) <= back:
+        raise NotFoundError(
+            "no runs recorded yet" if not runs else f"only {len(runs)} runs are recorded"
+        )
+    return runs[back].id
+
+
+def get_run(store: Store, run_id: int) -> StoredRun:
+    """One run of this project; `NotFoundError` if there is none with that id."""
+    query = _runs_query().where(RunRow.id == run_id, ProjectRow.name == store.project)
+    with store.engine.connect() as connection:
+        row = connection.execute(query).first()
+    if row is None:
+        raise NotFoundError(f"no run {run_id} in project {store.project!r}")
+    return _run(row)
+
+
+def results(
+    store: Store,
+    run_id: int,
+    *,
+    outcomes: Sequence[str] = (),
+    search: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    with_attempts: bool = False,
+) -> list[StoredResult]:
+    """A run's results in report order, optionally filtered, with or without attempts."""
+    query = (
+        select(
+            ResultRow.__table__,
+            TestRow.key,
+            TestRow.name,
+            TestRow.suite,
+            TestRow.kind,
+            TestRow.file,
+            TestRow.line,
+        )
+        .join(TestRow, TestRow.id == ResultRow.test_id)
+        .where(ResultRow.run_id == run_id)
+        .order_by(ResultRow.position)
+    )
+    if outcomes:
+        query = query.where(ResultRow.outcome.in_(list(outcomes)))
+    if search:
+        query = query.where(TestRow.key.contains(search, autoescape=True))
+    if limit is not None:
+        query = query.limit(limit)
+    if offset:
+        query = query.offset(offset)
+    with store.engine.connect() as connection:
+        rows = list(connection.execute(query))
+        attempts = (
+            _attempts(connection, run_id, [r.position for r in rows]) if with_attempts else {}
+        )
+    return [
+        StoredResult(
+            run_id=run_id,
+            position=r.position,
+            key=r.key,
+            name=r.name,
+            suite=r.suite,
+            kind=r.kind,
+            file=r.file,
+            line=r.line,
+            outcome=r.outcome,
+            flaky=bool(r.flaky),
+            duration=r.duration,
+            reason=r.reason,
+            message=r.message,
+            attempts=tuple(attempts.get(r.position, ())),
+        )
+        for r in rows
+    ]
+
+
+def _attempts(connection: Any, run_id: int, positions: list[int]) -> dict[int, list[StoredAttempt]]:
+    found: dict[int, list[StoredAttempt]] = {}
+    for chunk in _chunks(positions, 500):
+        query = (
+            select(AttemptRow)
+            .where(AttemptRow.run_id == run_id, AttemptRow.position.in_(chunk))
+            .order_by(AttemptRow.position, AttemptRow.number)
+        )
+        for a in connection.execute(query):
+            found.setdefault(a.position, []).append(
+                StoredAttempt(
+                    number=a.number,
+                    outcome=a.outcome,
+                    started_at=when(a.started_at),
+                    duration=a.duration,
+                    exit_code=a.exit_code,
+                    signal=a.signal,
+                    failures=tuple(json.loads(a.failures)) if a.failures else (),
+                    notes=tuple(json.loads(a.notes)) if a.notes else (),
+                    stdout_tail=a.stdout_tail,
+                    stdout_size=a.stdout_size,
+                    stdout_artifact=a.stdout_artifact,
+                    stderr_tail=a.stderr_tail,
+                    stderr_size=a.stderr_size,
+                    stderr_artifact=a.stderr_artifact,
+                )
+            )
+    return found
+
+
+def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSample:
+    """One test's result in one recent run, as analysis needs it."""
+
+    key: str
+    run_id: int
+    run_started_at: datetime
+    commit: str | None
+    run_failed_ratio: float
+    outcome: Outcome
+    flaky: bool
+    duration: float
+    message: str | None
+
+
+def samples(
+    store: Store, *, runs: int = 30, key: str | None = None, outcomes: Sequence[str] = ()
+) -> list[StoredSample]:
+    """Results of the project's last `runs` finished runs (one test's, with `key`), oldest first."""
+    recent = (
+        select(RunRow.id)
+        .where(_project_filter(store), RunRow.status != "running")
+        .order_by(desc(RunRow.started_at), desc(RunRow.id))
+        .limit(runs)
+        .subquery()
+    )
+    query = (
+        select(
+            TestRow.key,
+            ResultRow.run_id,
+            RunRow.started_at,
+            RunRow.commit,
+            RunRow.total,
+            RunRow.skipped,
+            RunRow.failed,
+            RunRow.errors,
+            RunRow.timeouts,
+            ResultRow.outcome,
+            ResultRow.flaky,
+            ResultRow.duration,
+            ResultRow.message,
+        )
+        .join(RunRow, RunRow.id == ResultRow.run_id)
+        .join(TestRow, TestRow.id == ResultRow.test_id)
+        .where(ResultRow.run_id.in_(select(recent.c.id)))
+        .order_by(RunRow.started_at, ResultRow.run_id, ResultRow.position)
+    )
+    if key is not None:
+        query = query.where(TestRow.key == key)
+    if outcomes:
+        query = query.where(ResultRow.outcome.in_(list(outcomes)))
+    found = []
+    with store.engine.connect() as connection:
+        for r in connection.execute(query):
+            ran = r.total - r.skipped
+            found.append(
+                StoredSample(
+                    key=r.key,
+                    run_id=r.run_id,
+                    run_started_at=datetime.fromtimestamp(r.started_at, UTC),
+                    commit=r.commit,
+                    run_failed_ratio=(r.failed + r.errors + r.timeouts) / ran if ran else 0.0,
+                    outcome=Outcome(r.outcome),
+                    flaky=bool(r.flaky),
+                    duration=r.duration,
+                    message=r.message,
+                )
+            )
+    return found
+
+
+def test_history(store: Store, key: str, *, limit: int = 50) -> list[StoredSample]:
+    """One test's most recent results, oldest first; `NotFoundError` for an unknown test."""
+    with store.engine.connect() as connection:
+        known = connection.execute(
+            select(TestRow.id)
+            .join(ProjectRow, ProjectRow.id == TestRow.project_id)
+            .where(ProjectRow.name == store.project, TestRow.key == key)
+        ).first()
+    if known is None:
+        raise NotFoundError(f"no test {key!r} in project {store.project!r}")
+    return samples(store, runs=limit, key=key)
+
+
+test_history.__test__ = False  # type: ignore[attr-defined]
+
+
+def latest_outcomes(store: Store, *, runs: int = 20) -> dict[str, str]:
+    """Each test's most recent outcome over the last `runs` runs (for --last-failed)."""
+    latest: dict[str, str] = {}
+    for sample in samples(store, runs=runs):
+        if sample.outcome is not Outcome.SKIPPED:
+            latest[sample.key] = sample.outcome.value
+    return latest
+
+
+def mean_durations(store: Store, *, runs: int = 10) -> dict[str, float]:
+    """Each test's mean duration over its results in the last `runs` runs."""
+    totals: dict[str, list[float]] = {}
+    for sample in samples(store, runs=runs):
+        if sample.outcome is not Outcome.SKIPPED:
+            totals.setdefault(sample.key, []).append(sample.duration)
+    return {key: sum(d) / len(d) for key, d in totals.items()}
+
+
+def older_runs(store: Store, cutoff: float) -> list[int]:
+    """Ids of finished runs (any project) that started before `cutoff`."""
+    query = select(RunRow.id).where(
+        RunRow.started_at < cutoff, or_(RunRow.status != "running", and_(RunRow.pid.is_(None)))
+    )
+    with store.engine.connect() as connection:
+        return [row[0] for row in connection.execute(query)]
+
+
+def count_rows(store: Store) -> dict[str, int]:
+    """How many runs, results and artifacts are stored (all projects)."""
+    from assay.store.rows import ArtifactRow
+
+    with store.engine.connect() as connection:
+        return {
+            name: int(connection.execute(select(func.count()).select_from(table)).scalar_one())
+            for name, table in (
+                ("runs", RunRow),
+                ("results", ResultRow),
+                ("artifacts", ArtifactRow),
+            )
+        }

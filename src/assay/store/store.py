@@ -1,0 +1,96 @@
+"""The store: where Assay's database and artifacts are, opened and kept current."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assay.store.artifacts import ArtifactStore
+from assay.store.connections import (
+    AlchemyConnection,
+    Connection,
+    SqliteConnection,
+    engine_for,
+    host_pid,
+    sqlite_path,
+)
+
+
+def default_url(root: Path) -> str:
+    """The embedded default: a SQLite file under `<root>/.assay/`."""
+    return f"sqlite:///{root / '.assay' / 'assay.db'}"
+
+
+@dataclass
+class Store:
+    """Assay's database (by URL) and artifact store, for one project.
+
+    Opening a connection for the first time migrates the schema if needed
+    and marks runs whose recording process died as `interrupted`.
+    """
+
+    url: str
+    artifacts_dir: Path
+    project: str
+    _ready: bool = field(default=False, repr=False)
+    _engine: Any = field(default=None, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    @property
+    def artifacts(self) -> ArtifactStore:
+        """The content-addressed files (full logs, screenshots, reports)."""
+        return ArtifactStore(self.artifacts_dir)
+
+    @property
+    def engine(self) -> Any:
+        """A SQLAlchemy engine, for queries (created on first use)."""
+        with self._lock:
+            if self._engine is None:
+                self._engine = engine_for(self.url)
+        return self._engine
+
+    def connect(self) -> Connection:
+        """A connection for writing, on a current schema."""
+        path = sqlite_path(self.url)
+        connection: Connection
+        if path is not None:
+            connection = SqliteConnection(path)
+        else:
+            connection = AlchemyConnection(self.engine.connect())
+        try:
+            self._prepare(connection)
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def upgrade(self) -> tuple[str | None, str]:
+        """Apply pending migrations now; returns the revisions before and after."""
+        from assay.store.migrations import HEAD
+        from assay.store.schema import upgrade
+
+        before = upgrade(self.url, self.engine)
+        return before, HEAD
+
+    def _prepare(self, connection: Connection) -> None:
+        with self._lock:
+            if self._ready:
+                return
+            from assay.store.schema import is_current
+            from assay.store.writes import mark_interrupted
+
+            if not is_current(connection):
+                connection.rollback()
+                from assay.store.schema import upgrade
+
+                upgrade(self.url, self.engine)
+            mark_interrupted(connection, host_pid()[0])
+            connection.commit()
+            self._ready = True
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        if self._engine is not None:
+            self._engine.dispose()
