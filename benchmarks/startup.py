@@ -25,12 +25,17 @@ def main() -> None:
         cmd = [*assay_command(), "run", "-q", "one.assay.yaml"]
         subprocess.run(cmd, cwd=root, capture_output=True, check=True)
         ours = timed(lambda: subprocess.run(cmd, cwd=root, capture_output=True, check=True), 11)
+        plain = [*cmd, "--no-record"]
+        unrecorded = timed(
+            lambda: subprocess.run(plain, cwd=root, capture_output=True, check=True), 11
+        )
         python = timed(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), 11)
         pytest_cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_one.py"]
         pytest = timed(
             lambda: subprocess.run(pytest_cmd, cwd=root, capture_output=True, check=True), 5
         )
-    report("assay run, one test", ours, "s", "target < 0.150 s")
+    report("assay run, one test (recorded)", ours, "s", "target < 0.150 s")
+    report("assay run --no-record, one test", unrecorded, "s")
     report("python -c pass (floor)", python)
     report("pytest, one equivalent test", pytest)
     report("assay / pytest", ours / pytest, "x")

@@ -167,6 +167,7 @@ def run_options(settings: Settings, update_snapshots: bool = False) -> RunOption
             idle_timeout=settings.idle_timeout,
             grace=settings.kill_grace,
             keep_tmp=settings.keep_tmp,
+            logs_dir=open_store(settings).artifacts.incoming if settings.record else None,
         ),
     )
 

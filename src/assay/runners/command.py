@@ -43,6 +43,9 @@ class RunnerConfig:
     idle_timeout: float | None = None
     grace: float = 2.0
     keep_tmp: bool = False
+    logs_dir: Path | None = None
+    """Where to save whole logs larger than `logs_over` bytes (for the recorder to store)."""
+    logs_over: int = 4096
 
 
 @dataclass(slots=True)
@@ -136,11 +139,18 @@ class CommandRunner:
             exit_code=outcome.exit_code,
             signal=signal_name(outcome.signal) if outcome.signal else None,
             failures=tuple(verdict.failures),
-            stdout=workspace.kept(stdout, "stdout"),
-            stderr=workspace.kept(stderr, "stderr"),
+            stdout=workspace.kept(stdout, "stdout", self._log_path(stdout, "stdout")),
+            stderr=workspace.kept(stderr, "stderr", self._log_path(stderr, "stderr")),
             workdir=workspace.kept_dir,
             notes=tuple(verdict.notes),
         )
+
+    def _log_path(self, output: Output, stream: str) -> Path | None:
+        """Where to save this stream's whole log, if it is too big to keep on the result row."""
+        config = self.config
+        if config.logs_dir is None or output.size <= config.logs_over:
+            return None
+        return config.logs_dir / f"{os.getpid()}-{os.urandom(8).hex()}.{stream}"
 
     def _verify(
         self,

@@ -152,15 +152,46 @@ class Workspace:
             read_fd(self.stderr, f"/proc/self/fd/{self.stderr}"),
         )
 
-    def kept(self, output: Output, stream: str) -> Output:
-        """`output` as stored on the attempt: with a path only if the log outlives the run."""
-        path = None if self.slot is not None else f"{self.workdir}.{stream}"
-        return Output(output.text, output.size, output.truncated, path)
+    def kept(self, output: Output, stream: str, save_to: Path | None = None) -> Output:
+        """`output` as stored on the attempt: with a path only if the log outlives the run.
+
+        With `save_to`, a pooled stream's whole file is saved there first (so a
+        recorder can keep the full log after the file is reused).
+        """
+        if self.slot is None:
+            return Output(output.text, output.size, output.truncated, f"{self.workdir}.{stream}")
+        if save_to is None:
+            return output
+        fd = self.stdout if stream == "stdout" else self.stderr
+        try:
+            save_fd(fd, save_to)
+        except OSError:
+            return output  # the log tail is still kept; losing the whole log is not fatal
+        return Output(output.text, output.size, output.truncated, str(save_to))
 
     @property
     def kept_dir(self) -> str | None:
         """The work directory's path if it is kept."""
         return None if self.slot is not None else str(self.workdir)
+
+
+def save_fd(fd: int, target: Path) -> None:
+    """Write the whole file behind `fd` to `target`, written beside it and then renamed."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.part")
+    with partial.open("wb") as out:
+        size = os.fstat(fd).st_size
+        offset = 0
+        while offset < size:
+            try:
+                # Stays in the kernel, and reflinks where the file system can.
+                sent = os.copy_file_range(fd, out.fileno(), size - offset, offset)
+            except OSError:  # across file systems on some kernels
+                sent = os.sendfile(out.fileno(), fd, offset, size - offset)
+            if sent == 0:
+                break
+            offset += sent
+    os.replace(partial, target)
 
 
 def anonymous_file(directory: Path) -> int:

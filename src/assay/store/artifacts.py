@@ -21,6 +21,11 @@ class ArtifactStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
+    @property
+    def incoming(self) -> Path:
+        """Where runners leave whole logs for the recorder to move into the store."""
+        return self.root / ".incoming"
+
     def path(self, sha256: str) -> Path:
         """Where the artifact with this digest lives."""
         return self.root / sha256[:2] / sha256

@@ -305,5 +305,10 @@ def _log(output: Output | None, artifacts: ArtifactStore) -> tuple[str | None, i
     if output.path is not None:
         path = Path(output.path)
         if path.is_file():
-            return tail, output.size, artifacts.put_file(path)
+            # Logs saved for us are moved in; a log kept by --keep-tmp stays where it is.
+            return (
+                tail,
+                output.size,
+                artifacts.put_file(path, move=path.parent == artifacts.incoming),
+            )
     return tail, output.size, artifacts.put_bytes(output.text.encode("utf-8", "replace"))
