@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import memory, overhead, sleepers, startup
+from benchmarks import imports, memory, overhead, queries, sleepers, startup
 
 BENCHMARKS = {
     "overhead": overhead.main,
     "startup": startup.main,
     "sleepers": sleepers.main,
     "memory": memory.main,
+    "imports": imports.main,
+    "queries": queries.main,
 }
 
 

@@ -28,6 +28,9 @@ def add_parsers(commands: Any) -> None:
     slowest = _command(commands, "slowest", "slowest tests, with their trend", _slowest)
     slowest.add_argument("-n", "--limit", type=int, default=20, help="how many (default: 20)")
     slowest.add_argument("--window", type=int, default=30, help="runs to look at (default: 30)")
+    history = _command(commands, "history", "one test's recent results", _history)
+    history.add_argument("test", metavar="TEST_ID", help="e.g. tests/cli.assay.yaml::finds a line")
+    history.add_argument("-n", "--limit", type=int, default=30, help="runs to show (default: 30)")
     failures = _command(commands, "failures", "failures grouped by error signature", _failures)
     failures.add_argument("--window", type=int, default=30, help="runs to look at (default: 30)")
 
@@ -222,4 +225,33 @@ def _failures(args: argparse.Namespace) -> int:
             print(f"      {test_id}")
         if len(c.tests) > 5:
             print(f"      ... and {len(c.tests) - 5} more")
+    return ExitCode.OK
+
+
+def _history(args: argparse.Namespace) -> int:
+    from assay.history import sparkline
+    from assay.store import queries
+
+    found = queries.test_history(_store(args), args.test, limit=args.limit)
+    if args.json:
+        print_json(found)
+        return ExitCode.OK
+    if not found:
+        print(f"{args.test}: no results in the last {args.limit} runs")
+        return ExitCode.OK
+    print(f"{args.test}: {len(found)} results  {sparkline([s.duration for s in found])}")
+    print_table(
+        ["run", "started", "commit", "outcome", "duration", "message"],
+        [
+            [
+                s.run_id,
+                s.run_started_at,
+                (s.commit or "")[:8],
+                s.outcome.value + (" (flaky)" if s.flaky else ""),
+                s.duration,
+                s.message,
+            ]
+            for s in reversed(found)
+        ],
+    )
     return ExitCode.OK

@@ -20,11 +20,31 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
+from typing import Protocol
 
 from assay.model import Outcome
 
 # How many run ids a reason lists before it says "and N more".
 _LISTED_RUNS = 6
+
+
+class Observation(Protocol):
+    """What flaky detection reads of a result: `Sample`, or a stored result with the same fields."""
+
+    @property
+    def test_id(self) -> str: ...
+    @property
+    def run_id(self) -> int: ...
+    @property
+    def run_started_at(self) -> datetime: ...
+    @property
+    def commit(self) -> str | None: ...
+    @property
+    def outcome(self) -> Outcome: ...
+    @property
+    def flaky(self) -> bool: ...
+    @property
+    def run_failed_ratio(self) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +117,9 @@ class _Signal:
     last_seen: datetime
 
 
-def find_flaky(samples: Iterable[Sample], config: FlakyConfig | None = None) -> list[FlakyTest]:
+def find_flaky(
+    samples: Iterable[Observation], config: FlakyConfig | None = None
+) -> list[FlakyTest]:
     """The flaky tests among `samples`, most flaky first (then by id).
 
     Skipped results, and every result of a run where more than
@@ -120,7 +142,7 @@ def find_flaky(samples: Iterable[Sample], config: FlakyConfig | None = None) -> 
     """
     if config is None:
         config = FlakyConfig()
-    histories: defaultdict[str, list[Sample]] = defaultdict(list)
+    histories: defaultdict[str, list[Observation]] = defaultdict(list)
     for sample in samples:
         if sample.outcome is not Outcome.SKIPPED and sample.run_failed_ratio <= config.mass_failure:
             histories[sample.test_id].append(sample)
@@ -134,7 +156,7 @@ def find_flaky(samples: Iterable[Sample], config: FlakyConfig | None = None) -> 
     return found
 
 
-def _judge(test_id: str, history: Sequence[Sample], config: FlakyConfig) -> FlakyTest | None:
+def _judge(test_id: str, history: Sequence[Observation], config: FlakyConfig) -> FlakyTest | None:
     """The verdict on one test's windowed history, or None when it looks stable."""
     signals = [
         s
@@ -155,7 +177,7 @@ def _judge(test_id: str, history: Sequence[Sample], config: FlakyConfig) -> Flak
     )
 
 
-def _retries(history: Sequence[Sample]) -> _Signal | None:
+def _retries(history: Sequence[Observation]) -> _Signal | None:
     """Passing on a retry: the same code gave two outcomes in one run."""
     retried = [s for s in history if s.flaky]
     if not retried:
@@ -171,9 +193,9 @@ def _retries(history: Sequence[Sample]) -> _Signal | None:
     )
 
 
-def _contradictions(history: Sequence[Sample]) -> _Signal | None:
+def _contradictions(history: Sequence[Observation]) -> _Signal | None:
     """Passing and failing on one commit; the reason names the most recent such commit."""
-    by_commit: defaultdict[str, list[Sample]] = defaultdict(list)
+    by_commit: defaultdict[str, list[Observation]] = defaultdict(list)
     for sample in history:
         if sample.commit is not None:
             by_commit[sample.commit].append(sample)
@@ -197,7 +219,7 @@ def _contradictions(history: Sequence[Sample]) -> _Signal | None:
     return _Signal(disagreeing / len(history), reason, runs[-1].run_started_at)
 
 
-def _flips(history: Sequence[Sample], config: FlakyConfig) -> _Signal | None:
+def _flips(history: Sequence[Observation], config: FlakyConfig) -> _Signal | None:
     """Changing between pass and fail from one run to the next, too often to be code changes."""
     if len(history) < config.min_samples:
         return None
@@ -215,7 +237,7 @@ def _flips(history: Sequence[Sample], config: FlakyConfig) -> _Signal | None:
     )
 
 
-def _passed(sample: Sample) -> bool:
+def _passed(sample: Observation) -> bool:
     # Skipped samples never get this far, so anything else failed, errored or timed out.
     return sample.outcome is Outcome.PASSED
 
@@ -225,7 +247,7 @@ def _short(commit: str) -> str:
     return commit[:7] if re.fullmatch(r"[0-9a-f]{12,}", commit) else commit
 
 
-def _run_ids(runs: Sequence[Sample]) -> str:
+def _run_ids(runs: Sequence[Observation]) -> str:
     ids = [str(s.run_id) for s in runs]
     if len(ids) <= _LISTED_RUNS:
         return ", ".join(ids)

@@ -8,11 +8,25 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from statistics import median
+from typing import Protocol
 
 BARS = "▁▂▃▄▅▆▇█"
 
 # How many of the latest durations a sparkline shows.
 SPARKLINE_LENGTH = 20
+
+
+class Timed(Protocol):
+    """What `slowest` reads of a result: `DurationSample`, or a stored result."""
+
+    @property
+    def test_id(self) -> str: ...
+    @property
+    def run_id(self) -> int: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def duration(self) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +59,7 @@ class SlowTest:
     sparkline: str
 
 
-def slowest(samples: Iterable[DurationSample], limit: int = 20, recent: int = 5) -> list[SlowTest]:
+def slowest(samples: Iterable[Timed], limit: int = 20, recent: int = 5) -> list[SlowTest]:
     """The `limit` tests with the highest median over their `recent` latest runs, slowest first.
 
     Ties are broken by test id.
@@ -54,7 +68,7 @@ def slowest(samples: Iterable[DurationSample], limit: int = 20, recent: int = 5)
         raise ValueError(f"limit must not be negative, got {limit}")
     if recent < 1:
         raise ValueError(f"recent must be at least 1 run, got {recent}")
-    histories: defaultdict[str, list[DurationSample]] = defaultdict(list)
+    histories: defaultdict[str, list[Timed]] = defaultdict(list)
     for sample in samples:
         histories[sample.test_id].append(sample)
     ranked = sorted(
@@ -79,7 +93,7 @@ def sparkline(durations: Sequence[float]) -> str:
     )
 
 
-def _summarise(test_id: str, history: list[DurationSample], recent: int) -> SlowTest:
+def _summarise(test_id: str, history: list[Timed], recent: int) -> SlowTest:
     history.sort(key=lambda s: (s.at, s.run_id))
     durations = [s.duration for s in history]
     latest, earlier = durations[-recent:], durations[:-recent]

@@ -7,9 +7,9 @@ reads their inputs from the store.
 from __future__ import annotations
 
 from assay.history.compare import Comparison, ResultSummary, compare
-from assay.history.flaky import FlakyConfig, FlakyTest, Sample, find_flaky
+from assay.history.flaky import FlakyConfig, FlakyTest, find_flaky
 from assay.history.signatures import Cluster, FailureSample, cluster
-from assay.history.slowest import DurationSample, SlowTest, slowest
+from assay.history.slowest import SlowTest, slowest
 from assay.model import Outcome
 from assay.store import Store, queries
 
@@ -17,31 +17,14 @@ from assay.store import Store, queries
 def flaky_tests(store: Store, config: FlakyConfig | None = None) -> list[FlakyTest]:
     """The project's flaky tests over the last `config.window` runs, with reasons."""
     config = config or FlakyConfig()
-    return find_flaky(
-        (
-            Sample(
-                test_id=s.key,
-                run_id=s.run_id,
-                run_started_at=s.run_started_at,
-                commit=s.commit,
-                outcome=s.outcome,
-                flaky=s.flaky,
-                run_failed_ratio=s.run_failed_ratio,
-            )
-            for s in queries.samples(store, runs=config.window)
-        ),
-        config,
-    )
+    # Stored samples have every field analysis reads; no copy into `Sample` is needed.
+    return find_flaky(queries.samples(store, runs=config.window), config)
 
 
 def slowest_tests(store: Store, *, runs: int = 30, limit: int = 20) -> list[SlowTest]:
     """The slowest tests over the last `runs` runs, with their trend."""
     return slowest(
-        (
-            DurationSample(s.key, s.run_id, s.run_started_at, s.duration)
-            for s in queries.samples(store, runs=runs)
-            if s.outcome is not Outcome.SKIPPED
-        ),
+        (s for s in queries.samples(store, runs=runs) if s.outcome is not Outcome.SKIPPED),
         limit=limit,
     )
 
@@ -49,7 +32,7 @@ def slowest_tests(store: Store, *, runs: int = 30, limit: int = 20) -> list[Slow
 def failure_clusters(store: Store, *, runs: int = 30) -> list[Cluster]:
     """Failures of the last `runs` runs, grouped by normalised signature."""
     return cluster(
-        FailureSample(s.key, s.run_id, s.message or s.outcome.value, s.run_started_at)
+        FailureSample(s.test_id, s.run_id, s.message or s.outcome.value, s.run_started_at)
         for s in queries.samples(store, runs=runs, outcomes=queries.BAD)
     )
 

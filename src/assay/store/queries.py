@@ -287,7 +287,7 @@ def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
 class StoredSample:
     """One test's result in one recent run, as analysis needs it."""
 
-    key: str
+    test_id: str
     run_id: int
     run_started_at: datetime
     commit: str | None
@@ -297,22 +297,24 @@ class StoredSample:
     duration: float
     message: str | None
 
+    @property
+    def at(self) -> datetime:
+        """When the run started (the time analyses place the result at)."""
+        return self.run_started_at
+
 
 def samples(
     store: Store, *, runs: int = 30, key: str | None = None, outcomes: Sequence[str] = ()
 ) -> list[StoredSample]:
-    """Results of the project's last `runs` finished runs (one test's, with `key`), oldest first."""
+    """Results of the project's last `runs` finished runs (one test's, with `key`), oldest first.
+
+    Run-level facts are read once per run, and result rows as bare tuples:
+    analysis over a 30-run window of a large suite reads tens of thousands
+    of rows, and per-row overhead is most of its cost.
+    """
     recent = (
-        select(RunRow.id)
-        .where(_project_filter(store), RunRow.status != "running")
-        .order_by(desc(RunRow.started_at), desc(RunRow.id))
-        .limit(runs)
-        .subquery()
-    )
-    query = (
         select(
-            TestRow.key,
-            ResultRow.run_id,
+            RunRow.id,
             RunRow.started_at,
             RunRow.commit,
             RunRow.total,
@@ -320,38 +322,66 @@ def samples(
             RunRow.failed,
             RunRow.errors,
             RunRow.timeouts,
-            ResultRow.outcome,
-            ResultRow.flaky,
-            ResultRow.duration,
-            ResultRow.message,
         )
-        .join(RunRow, RunRow.id == ResultRow.run_id)
-        .join(TestRow, TestRow.id == ResultRow.test_id)
-        .where(ResultRow.run_id.in_(select(recent.c.id)))
-        .order_by(RunRow.started_at, ResultRow.run_id, ResultRow.position)
+        .where(_project_filter(store), RunRow.status != "running")
+        .order_by(desc(RunRow.started_at), desc(RunRow.id))
+        .limit(runs)
     )
-    if key is not None:
-        query = query.where(TestRow.key == key)
-    if outcomes:
-        query = query.where(ResultRow.outcome.in_(list(outcomes)))
-    found = []
     with store.engine.connect() as connection:
-        for r in connection.execute(query):
-            ran = r.total - r.skipped
-            found.append(
-                StoredSample(
-                    key=r.key,
-                    run_id=r.run_id,
-                    run_started_at=datetime.fromtimestamp(r.started_at, UTC),
-                    commit=r.commit,
-                    run_failed_ratio=(r.failed + r.errors + r.timeouts) / ran if ran else 0.0,
-                    outcome=Outcome(r.outcome),
-                    flaky=bool(r.flaky),
-                    duration=r.duration,
-                    message=r.message,
+        facts: dict[int, tuple[int, datetime, str | None, float]] = {}
+        for order, (run_id, started, commit, total, skipped, failed, errors, timeouts) in enumerate(
+            reversed(connection.execute(recent).all())
+        ):
+            ran = total - skipped
+            ratio = (failed + errors + timeouts) / ran if ran else 0.0
+            facts[run_id] = (order, datetime.fromtimestamp(started, UTC), commit, ratio)
+        if not facts:
+            return []
+        query = (
+            select(
+                TestRow.key,
+                ResultRow.run_id,
+                ResultRow.outcome,
+                ResultRow.flaky,
+                ResultRow.duration,
+                ResultRow.message,
+            )
+            .join(TestRow, TestRow.id == ResultRow.test_id)
+            .where(ResultRow.run_id.in_(list(facts)))
+            .order_by(ResultRow.run_id, ResultRow.position)
+        )
+        if key is not None:
+            test_ids = select(TestRow.id).join(ProjectRow, ProjectRow.id == TestRow.project_id)
+            query = query.where(
+                ResultRow.test_id.in_(
+                    test_ids.where(ProjectRow.name == store.project, TestRow.key == key)
                 )
             )
-    return found
+        if outcomes:
+            query = query.where(ResultRow.outcome.in_(list(outcomes)))
+        rows = connection.execute(query).tuples().all()
+    by_value = {o.value: o for o in Outcome}
+    found = []
+    for test_key, run_id, outcome, flaky, duration, message in rows:
+        order, started, commit, ratio = facts[run_id]
+        found.append(
+            (
+                order,
+                StoredSample(
+                    test_key,
+                    run_id,
+                    started,
+                    commit,
+                    ratio,
+                    by_value[outcome],
+                    bool(flaky),
+                    duration,
+                    message,
+                ),
+            )
+        )
+    found.sort(key=lambda pair: pair[0])  # stable: report order within a run is kept
+    return [sample for _, sample in found]
 
 
 def test_history(store: Store, key: str, *, limit: int = 50) -> list[StoredSample]:
@@ -375,7 +405,7 @@ def latest_outcomes(store: Store, *, runs: int = 20) -> dict[str, str]:
     latest: dict[str, str] = {}
     for sample in samples(store, runs=runs):
         if sample.outcome is not Outcome.SKIPPED:
-            latest[sample.key] = sample.outcome.value
+            latest[sample.test_id] = sample.outcome.value
     return latest
 
 
@@ -384,7 +414,7 @@ def mean_durations(store: Store, *, runs: int = 10) -> dict[str, float]:
     totals: dict[str, list[float]] = {}
     for sample in samples(store, runs=runs):
         if sample.outcome is not Outcome.SKIPPED:
-            totals.setdefault(sample.key, []).append(sample.duration)
+            totals.setdefault(sample.test_id, []).append(sample.duration)
     return {key: sum(d) / len(d) for key, d in totals.items()}
 
 
