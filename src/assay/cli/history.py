@@ -128,7 +128,8 @@ def _show(args: argparse.Namespace) -> int:
                 + (f", {attempt.signal}" if attempt.signal else "")
             )
             for failure in attempt.failures:
-                print(f"    {failure.get('expectation')}: {failure.get('message')}")
+                message = str(failure.get("message", "")).replace("\n", "\n      ")
+                print(f"    {failure.get('expectation')}: {message}")
             for stream in ("stdout", "stderr"):
                 digest = getattr(attempt, f"{stream}_artifact")
                 if digest:

@@ -160,7 +160,10 @@ def list_runs(
 
 
 def resolve_run(store: Store, ref: str) -> int:
-    """A run id from `last`, `last~N` (N runs before the last) or a number."""
+    """A run id from `last`, `last~N` or a number; `last` is the run recorded most recently.
+
+    Recorded, not started: an imported file may describe a run from last week.
+    """
     text = ref.strip().lower()
     if text.isdecimal():
         run_id = int(text)
@@ -171,12 +174,16 @@ def resolve_run(store: Store, ref: str) -> int:
         back, text = int(text[5:]), "last"
     if text != "last":
         raise NotFoundError(f"no run {ref!r}: give a run id, 'last' or 'last~N'")
-    runs = list_runs(store, limit=back + 1)
-    if len(runs) <= back:
+    query = (
+        select(RunRow.id).where(_project_filter(store)).order_by(desc(RunRow.id)).limit(back + 1)
+    )
+    with store.engine.connect() as connection:
+        ids = [row[0] for row in connection.execute(query)]
+    if len(ids) <= back:
         raise NotFoundError(
-            "no runs recorded yet" if not runs else f"only {len(runs)} runs are recorded"
+            "no runs recorded yet" if not ids else f"only {len(ids)} runs are recorded"
         )
-    return runs[back].id
+    return int(ids[back])
 
 
 def get_run(store: Store, run_id: int) -> StoredRun:
