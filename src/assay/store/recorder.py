@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from assay.errors import UserError
 from assay.model import Event, RunFinished, RunStarted, TestFinished
 from assay.model.records import ResultRecord
 from assay.store import writes
@@ -86,7 +87,9 @@ class Recorder:
             run_id = self._start(connection, started_at)
             self._drain(connection, run_id)
         except Exception as error:  # recording must never take the run down with it
-            self.error = f"{type(error).__name__}: {error}"
+            self.error = (
+                str(error) if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
+            )
             if connection is not None:
                 _quietly(connection.rollback)
         finally:

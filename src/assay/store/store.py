@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assay.errors import ConfigError
 from assay.store.artifacts import ArtifactStore
 from assay.store.connections import (
     AlchemyConnection,
@@ -14,6 +17,7 @@ from assay.store.connections import (
     SqliteConnection,
     engine_for,
     host_pid,
+    redact,
     sqlite_path,
 )
 
@@ -45,7 +49,29 @@ class Store:
 
     @property
     def engine(self) -> Any:
-        """A SQLAlchemy engine, for queries (created on first use)."""
+        """A SQLAlchemy engine for queries, on a current schema (created on first use)."""
+        engine = self._raw_engine()
+        if not self._ready:
+            with self._reachable(), engine.connect() as raw:
+                self._prepare(AlchemyConnection(raw))
+        return engine
+
+    @contextlib.contextmanager
+    def _reachable(self) -> Iterator[None]:
+        """Turn a database that cannot be reached into a `ConfigError` naming it."""
+        import sqlite3
+
+        try:
+            yield
+        except sqlite3.Error as error:
+            raise ConfigError(f"cannot use the database {redact(self.url)}: {error}") from None
+        except Exception as error:
+            if type(error).__module__.startswith(("sqlalchemy", "psycopg")):
+                reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+                raise ConfigError(f"cannot use the database {redact(self.url)}: {reason}") from None
+            raise
+
+    def _raw_engine(self) -> Any:
         with self._lock:
             if self._engine is None:
                 self._engine = engine_for(self.url)
@@ -55,15 +81,16 @@ class Store:
         """A connection for writing, on a current schema."""
         path = sqlite_path(self.url)
         connection: Connection
-        if path is not None:
-            connection = SqliteConnection(path)
-        else:
-            connection = AlchemyConnection(self.engine.connect())
-        try:
-            self._prepare(connection)
-        except BaseException:
-            connection.close()
-            raise
+        with self._reachable():
+            if path is not None:
+                connection = SqliteConnection(path)
+            else:
+                connection = AlchemyConnection(self._raw_engine().connect())
+            try:
+                self._prepare(connection)
+            except BaseException:
+                connection.close()
+                raise
         return connection
 
     def upgrade(self) -> tuple[str | None, str]:
@@ -71,7 +98,7 @@ class Store:
         from assay.store.migrations import HEAD
         from assay.store.schema import upgrade
 
-        before = upgrade(self.url, self.engine)
+        before = upgrade(self.url, self._raw_engine())
         return before, HEAD
 
     def _prepare(self, connection: Connection) -> None:
@@ -85,7 +112,7 @@ class Store:
                 connection.rollback()
                 from assay.store.schema import upgrade
 
-                upgrade(self.url, self.engine)
+                upgrade(self.url, self._raw_engine())
             mark_interrupted(connection, host_pid()[0])
             connection.commit()
             self._ready = True
