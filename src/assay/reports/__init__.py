@@ -1,4 +1,10 @@
-"""Event handlers that report a run: console, JUnit XML and JSON."""
+"""Reports: event handlers for a live run (console, JUnit XML, JSON), the HTML and Markdown
+reports of a stored run (`html`, `markdown`, built from `document`), and readers of other
+tools' results (`importers`).
+
+Only the live-run handlers are imported here; the others load SQLAlchemy through the
+store, which `assay run` must not pay for.
+"""
 
 from __future__ import annotations
 

@@ -311,9 +311,16 @@ class StoredSample:
 
 
 def samples(
-    store: Store, *, runs: int = 30, key: str | None = None, outcomes: Sequence[str] = ()
+    store: Store,
+    *,
+    runs: int = 30,
+    key: str | None = None,
+    outcomes: Sequence[str] = (),
+    run_ids: Sequence[int] | None = None,
 ) -> list[StoredSample]:
     """Results of the project's last `runs` finished runs (one test's, with `key`), oldest first.
+
+    With `run_ids`, the results of those runs instead.
 
     Run-level facts are read once per run, and result rows as bare tuples:
     analysis over a 30-run window of a large suite reads tens of thousands
@@ -332,7 +339,9 @@ def samples(
         )
         .where(_project_filter(store), RunRow.status != "running")
         .order_by(desc(RunRow.started_at), desc(RunRow.id))
-        .limit(runs)
+    )
+    recent = (
+        recent.where(RunRow.id.in_(list(run_ids))) if run_ids is not None else recent.limit(runs)
     )
     with store.engine.connect() as connection:
         facts: dict[int, tuple[int, datetime, str | None, float]] = {}
@@ -366,7 +375,7 @@ def samples(
             )
         if outcomes:
             query = query.where(ResultRow.outcome.in_(list(outcomes)))
-        rows = connection.execute(query).tuples().all()
+        rows = connection.execute(query).all()
     by_value = {o.value: o for o in Outcome}
     found = []
     for test_key, run_id, outcome, flaky, duration, message in rows:

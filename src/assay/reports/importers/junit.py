@@ -155,27 +155,29 @@ class _Reader:
             return
         self.tags.pop()
         self.sinks.pop()
-        if tag in _SUITES:
+        if tag == "testcase":
+            if self.case is not None:
+                self.group.append(self.case)
+                self.case = None
+        elif tag in _SUITES:
             self.flush()
             self.suites.pop()
-        elif tag == "testcase" and self.case is not None:
-            self.group.append(self.case)
-            self.case = None
         elif tag in _RUNS:
             self.run = None
 
     def open(self, parent: str | None, tag: str, attributes: dict[str, str]) -> BoundedText | bool:
         """Start `tag`: its text's sink, True for an element without text, False if unknown."""
-        if parent is None and tag not in _SUITES:
-            raise self.fail(f"not a JUnit report: the root element is <{tag}>")
-        if tag in _SUITES and parent in (None, *_SUITES):
-            self.open_suite(tag, attributes)
-            return True
+        # Test cases come first: they are most of any report.
         if tag == "testcase" and parent in _SUITES:
             self.case = self.open_case(attributes)
             # A different test starting means the one before was not retried: it is complete.
             if self.group and not self.case.reruns(self.group[-1]):
                 self.flush()
+            return True
+        if parent is None and tag not in _SUITES:
+            raise self.fail(f"not a JUnit report: the root element is <{tag}>")
+        if tag in _SUITES and parent in (None, *_SUITES):
+            self.open_suite(tag, attributes)
             return True
         if tag == "properties" and parent in ("testcase", *_SUITES):
             return True
@@ -234,13 +236,13 @@ class _Reader:
             raise self.fail("<testcase> has no name")
         self.check_attributes("testcase", attributes)
         suite = self.suites[-1]
-        line = attributes.get("line", "")
+        line = attributes.get("line")
         return Case(
             name=attributes["name"],
             classname=attributes.get("classname") or attributes.get("class") or "",
             suite=suite,
             file=attributes.get("file") or None,
-            line=int(line) + suite.pytest if line.isdigit() else None,
+            line=int(line) + suite.pytest if line is not None and line.isdigit() else None,
             time=self.seconds("testcase", attributes),
             started_at=self.timestamp("testcase", attributes),
             not_run=attributes.get("status") in ("notrun", "skipped", "disabled")
@@ -256,6 +258,8 @@ class _Reader:
 
     def check_attributes(self, tag: str, attributes: dict[str, str]) -> None:
         known = _KNOWN_ATTRIBUTES[tag]
+        if attributes.keys() <= known:
+            return
         for name in attributes:
             if name not in known and ":" not in name and not name.startswith("xmlns"):
                 self.stats.unknown_elements[f"<{tag} @{name}>"] += 1
@@ -295,7 +299,7 @@ def seconds(text: str | None) -> float | None:
         value = float(text)
     except ValueError:
         return None
-    return value if math.isfinite(value) and value >= 0 else None
+    return value if 0 <= value < math.inf else None  # neither negative, infinite nor NaN
 
 
 def timestamp(text: str) -> datetime | None:
