@@ -32,7 +32,8 @@ def suite_files(directory: Path) -> list[Path]:
 def run_examples(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any], str]:
     """Run `assay run ARGS --json` in the repository root; the exit code, report and output."""
     report = tmp_path / "report.json"
-    result = run_assay(("run", *args, "--json", str(report)), ROOT, {"TMPDIR": str(tmp_path)})
+    env = {"TMPDIR": str(tmp_path), "ASSAY_DATA_DIR": str(tmp_path / "data")}
+    result = run_assay(("run", *args, "--json", str(report)), ROOT, env)
     assert report.is_file(), result
     document: dict[str, Any] = json.loads(report.read_text())
     return result.code, document, str(result)
@@ -53,6 +54,7 @@ def test_examples_pass(tmp_path: Path) -> None:
     assert document["counts"]["passed"] > 0
     files = {r["file"] for r in document["results"]}
     assert files == {p.relative_to(ROOT).as_posix() for p in passing}
+    assert (tmp_path / "data" / "assay.db").is_file(), "the run was not recorded"
 
 
 @pytest.mark.slow
@@ -71,3 +73,42 @@ def test_failing_examples_fail(tmp_path: Path) -> None:
         name = path.relative_to(ROOT).as_posix()
         outcomes = by_file.get(name, [])
         assert any(o != "passed" for o in outcomes), f"{name}: {outcomes}\n{output}"
+
+
+HISTORY = EXAMPLES / "history"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name", "counts"),
+    [
+        ("reportlog", "pytest-reportlog.jsonl", {"passed": 4, "failed": 1, "skipped": 1}),
+        ("junit", "pytest-junit.xml", {"passed": 4, "failed": 1, "skipped": 1}),
+        (
+            "junit",
+            "surefire-TEST-CartTest.xml",
+            {"passed": 3, "failed": 1, "error": 1, "skipped": 1},
+        ),
+    ],
+    ids=["pytest-reportlog", "pytest-junit", "surefire"],
+)
+def test_history_examples_import_and_report(
+    tmp_path: Path, fmt: str, name: str, counts: dict[str, int]
+) -> None:
+    env = {"ASSAY_DATABASE_URL": f"sqlite:///{tmp_path}/history.db"}
+
+    imported = run_assay(("import", fmt, str(HISTORY / name), "--json"), tmp_path, env)
+    assert imported.code == 0, imported
+    assert json.loads(imported.stdout)["by_outcome"] == counts
+    assert json.loads(imported.stdout)["unknown_elements"] == {}
+
+    flaky = run_assay(("flaky", "--json"), tmp_path, env)
+    assert flaky.code == 0, flaky
+    assert len(json.loads(flaky.stdout)) >= 1  # every example has a test that passed on a rerun
+
+    markdown = run_assay(("report", "markdown", "last"), tmp_path, env)
+    assert markdown.code == 0, markdown
+    assert "failed" in markdown.stdout.lower()
+
+    html = run_assay(("report", "html", "last", "-o", str(tmp_path / "r.html")), tmp_path, env)
+    assert html.code == 0, html
+    assert "<html" in (tmp_path / "r.html").read_text()
