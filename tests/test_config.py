@@ -283,7 +283,7 @@ class TestInvalidFile:
             ("jbos = 4\n", "unknown setting 'jbos'; did you mean 'jobs'?"),
             ("timout = '5s'\n", "unknown setting 'timout'; did you mean 'timeout'?"),
             ("strip-ansi = true\n", "unknown setting 'strip-ansi'; did you mean 'strip_ansi'?"),
-            ("database = 'x'\n", "unknown setting 'database'"),
+            ("database = 'x'\n", "unknown setting 'database'; did you mean 'database_url'?"),
             ("root = '.'\n", "unknown setting 'root'"),
             ("jobs = 0\n", "jobs: must be at least 1"),
             ("paths = 'tests'\n", "paths: expected a list of paths"),

@@ -95,6 +95,10 @@ class Recorder:
         finally:
             if connection is not None:
                 _quietly(connection.close)
+            # The engine's pool would keep a PostgreSQL connection open for as long as
+            # the store lives; a process that runs many times (`assay.run`) must not
+            # collect one per run.
+            _quietly(self.store.close)
 
     def _start(self, connection: Connection, started_at: float) -> int:
         host, pid = host_pid()

@@ -45,12 +45,13 @@ def prune(store: Store, cutoff: float, *, dry_run: bool = False) -> Pruned:
             results += int(
                 connection.query(f"SELECT COUNT(*) FROM results WHERE {where}", names)[0][0]
             )
-            if not dry_run:
-                connection.execute(f"DELETE FROM attempts WHERE {where}", names)
-                connection.execute(f"DELETE FROM results WHERE {where}", names)
-                connection.execute(
-                    f"DELETE FROM runs WHERE id IN ({', '.join(':' + n for n in names)})", names
-                )
+            # A dry run deletes too, and rolls back: only then does it see which
+            # artifacts the deletion would orphan.
+            connection.execute(f"DELETE FROM attempts WHERE {where}", names)
+            connection.execute(f"DELETE FROM results WHERE {where}", names)
+            connection.execute(
+                f"DELETE FROM runs WHERE id IN ({', '.join(':' + n for n in names)})", names
+            )
         orphans = [
             (str(row[0]), int(row[1]))
             for row in connection.query(

@@ -29,12 +29,17 @@ def is_current(connection: Connection) -> bool:
     current = revision(connection)
     if current is None or current < HEAD:
         return False
-    if current != HEAD:
+    _refuse_newer(current)
+    return True
+
+
+def _refuse_newer(current: str | None) -> None:
+    """Raise `ConfigError` if `current` is a revision this Assay does not know (a newer one)."""
+    if current is not None and current > HEAD:
         raise ConfigError(
             f"the database is at schema revision {current}, newer than this Assay knows "
             f"({HEAD}); upgrade Assay"
         )
-    return True
 
 
 def upgrade(url: str, engine: Any | None = None) -> str | None:
@@ -51,6 +56,8 @@ def upgrade(url: str, engine: Any | None = None) -> str | None:
             from assay.store.connections import AlchemyConnection
 
             before = revision(AlchemyConnection(connection))
+            # Alembic would fail with "Can't locate revision", which reads like a bug in Assay.
+            _refuse_newer(before)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except SQLAlchemyError as error:

@@ -50,10 +50,11 @@ class Store:
     @property
     def engine(self) -> Any:
         """A SQLAlchemy engine for queries, on a current schema (created on first use)."""
-        engine = self._raw_engine()
-        if not self._ready:
-            with self._reachable(), engine.connect() as raw:
-                self._prepare(AlchemyConnection(raw))
+        with self._reachable():
+            engine = self._raw_engine()
+            if not self._ready:
+                with engine.connect() as raw:
+                    self._prepare(AlchemyConnection(raw))
         return engine
 
     @contextlib.contextmanager
@@ -63,7 +64,7 @@ class Store:
 
         try:
             yield
-        except sqlite3.Error as error:
+        except (sqlite3.Error, OSError) as error:  # OSError: e.g. no directory for the file
             raise ConfigError(f"cannot use the database {redact(self.url)}: {error}") from None
         except Exception as error:
             if type(error).__module__.startswith(("sqlalchemy", "psycopg")):
@@ -98,7 +99,8 @@ class Store:
         from assay.store.migrations import HEAD
         from assay.store.schema import upgrade
 
-        before = upgrade(self.url, self._raw_engine())
+        with self._reachable():
+            before = upgrade(self.url, self._raw_engine())
         return before, HEAD
 
     def _prepare(self, connection: Connection) -> None:
