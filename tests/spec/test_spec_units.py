@@ -207,3 +207,21 @@ def test_format_duration_rounds_into_the_next_minute() -> None:
 )
 def test_format_duration_rounds_before_choosing_the_unit(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(3600, "1h00m"), (7500, "2h05m"), (86_400 * 30, "30d"), (86_400 + 6 * 3600, "1d06h")],
+    ids=["an-hour", "hours-and-minutes", "whole-days", "days-and-hours"],
+)
+def test_format_duration_of_hours_and_days(seconds: float, text: str) -> None:
+    assert format_duration(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30d", 30 * 86_400.0), ("2w", 14 * 86_400.0), ("1d12h", 36 * 3600.0)],
+    ids=["days", "weeks", "days-and-hours"],
+)
+def test_parse_duration_in_days_and_weeks(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds

@@ -76,7 +76,7 @@ def parse_size(value: object) -> int:
 
 
 def format_duration(seconds: float) -> str:
-    """A short human form: `850ms`, `2.50s`, `1m05s`."""
+    """A short human form: `850ms`, `2.50s`, `1m05s`, `2h05m`, `30d`, `1d06h`."""
     # Round to each form's precision before choosing it, so 119.6 is `2m00s` (not `1m60s`),
     # 59.999 is `1m00s` (not `60.00s`) and 0.9999 is `1.00s` (not `1000ms`).
     if round(seconds * 1000) < 1000:
@@ -84,4 +84,10 @@ def format_duration(seconds: float) -> str:
     if round(seconds, 2) < 60:
         return f"{seconds:.2f}s"
     minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes}m{rest:02d}s"
+    if minutes < 60:
+        return f"{minutes}m{rest:02d}s"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(round(seconds / 3600), 24)
+    return f"{days}d{hours:02d}h" if hours else f"{days}d"
