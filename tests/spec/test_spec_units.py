@@ -178,7 +178,7 @@ def test_parse_size_rejects(value: object) -> None:
         (59.5, "59.50s"),
         (60.0, "1m00s"),
         (65.0, "1m05s"),
-        (3725.0, "62m05s"),
+        (3725.0, "1h02m"),
     ],
     ids=[
         "zero",
