@@ -58,7 +58,8 @@ def _runs(args: argparse.Namespace) -> int:
         print_json(runs)
         return ExitCode.OK
     if not runs:
-        print("no runs recorded yet")
+        filtered = args.status or args.branch
+        print("no runs match" if filtered else "no runs recorded yet")
         return ExitCode.OK
     print_table(
         [
