@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import os
+import threading
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psutil
 import pytest
 
-from assay.model import Outcome
+from assay.engine import RunOptions, execute
+from assay.model import CommandTest, Event, Outcome, RunResult, TestStarted
+from assay.sandbox import (
+    Cancellation,
+    Execution,
+    ProcessOutcome,
+    ProcessRequest,
+    ProcessSandbox,
+)
 
 if TYPE_CHECKING:
     from conftest import Scratch
@@ -66,6 +76,149 @@ class TestDeadline:
         assert result.interrupted is None
         assert result.ok
         assert result.results[0].outcome is Outcome.PASSED
+
+
+class Lingering:
+    """An execution that ends a while after it sees a cancellation, counting its advances.
+
+    It stands for a process group that takes its time over TERM: nothing
+    but its own wake says when to look at it again.
+    """
+
+    LINGER = 0.2
+    RECHECK = 0.05
+
+    def __init__(self) -> None:
+        self.advances = 0
+        self.checked = 0.0
+        self.cancelled_at: float | None = None
+
+    def fileno(self) -> int:
+        return -1
+
+    def wake_at(self) -> float | None:
+        return None if self.cancelled_at is None else self.checked + self.RECHECK
+
+    def advance(self, now: float, cancel: Cancellation) -> ProcessOutcome | None:
+        self.advances += 1
+        self.checked = now
+        if self.cancelled_at is None and cancel.cancelled:
+            self.cancelled_at = now
+        if self.cancelled_at is None or now - self.cancelled_at < self.LINGER:
+            return None
+        return ProcessOutcome(datetime.now(UTC), now - self.cancelled_at, stopped="cancelled")
+
+
+class LingeringSandbox:
+    """A sandbox whose processes only end, slowly, once cancelled."""
+
+    name = "lingering"
+
+    def __init__(self) -> None:
+        self.executions: list[Lingering] = []
+
+    def start(self, request: ProcessRequest) -> Lingering:
+        self.executions.append(Lingering())
+        return self.executions[-1]
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_stopped_run_waits_for_its_processes_without_spinning(scratch: Scratch) -> None:
+    # The run's cancellation stays set; taking it as news at every look would spin.
+    tests = scratch.load("tests: [{name: one, run: 'true'}, {name: two, run: 'true'}]")
+    sandbox = LingeringSandbox()
+    options = RunOptions(jobs=2, timeout=0.1, tmp_dir=scratch.runs)
+    result = execute(tests, options, sandbox=sandbox)
+    assert [r.outcome for r in result.results] == [Outcome.TIMEOUT] * 2
+    assert len(sandbox.executions) == 2
+    for execution in sandbox.executions:
+        assert execution.advances < 10 * Lingering.LINGER / Lingering.RECHECK
+
+
+def run_with_a_guard(tests: list[CommandTest], options: RunOptions, **kwargs: Any) -> RunResult:
+    """`execute` on a thread of its own, so that a run that never ends fails the test."""
+    results: list[RunResult] = []
+    thread = threading.Thread(
+        target=lambda: results.append(execute(tests, options, **kwargs)), daemon=True
+    )
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), "the run never ended"
+    [result] = results
+    return result
+
+
+class InterruptedHandler:
+    """A handler during which Ctrl-C strikes, once: while a test is being started."""
+
+    def __init__(self) -> None:
+        self.struck = False
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, TestStarted) and not self.struck:
+            self.struck = True
+            raise KeyboardInterrupt
+
+
+class InterruptedSandbox:
+    """A process sandbox in which Ctrl-C strikes once, just after a process has started."""
+
+    name = "process"
+
+    def __init__(self) -> None:
+        self.sandbox = ProcessSandbox()
+        self.struck = False
+
+    def start(self, request: ProcessRequest) -> Execution | ProcessOutcome:
+        started = self.sandbox.start(request)
+        if not self.struck:
+            self.struck = True
+            raise KeyboardInterrupt
+        return started
+
+    def close(self) -> None:
+        self.sandbox.close()
+
+
+class TestInterrupt:
+    INTERRUPTED = "interrupted by the user"
+
+    @pytest.fixture
+    def marker(self) -> str:
+        return f"95{os.getpid():07d}"
+
+    def test_ctrl_c_in_a_handler_stops_the_run(self, scratch: Scratch, marker: str) -> None:
+        tests = scratch.load_tests(
+            [
+                {"name": "first", "run": f"sleep {marker}1"},
+                {"name": "second", "run": f"sleep {marker}2"},
+                {"name": "after first", "run": "true", "needs": ["first"]},
+            ]
+        )
+        options = RunOptions(jobs=2, tmp_dir=scratch.runs)
+        result = run_with_a_guard(tests, options, handlers=[InterruptedHandler()])
+        assert result.interrupted == self.INTERRUPTED
+        assert [r.outcome for r in result.results] == [Outcome.SKIPPED] * 3
+        assert {r.reason for r in result.results} == {self.INTERRUPTED}
+        assert marked(marker) == []
+
+    def test_ctrl_c_just_after_a_start_leaves_nothing_running(
+        self, scratch: Scratch, marker: str
+    ) -> None:
+        tests = scratch.load_tests(
+            [
+                {"name": "started", "run": f"sleep {marker}1"},
+                {"name": "not started", "run": f"sleep {marker}2"},
+            ]
+        )
+        options = RunOptions(jobs=2, tmp_dir=scratch.runs)
+        result = run_with_a_guard(tests, options, sandbox=InterruptedSandbox())
+        assert result.interrupted == self.INTERRUPTED
+        assert [r.outcome for r in result.results] == [Outcome.SKIPPED] * 2
+        assert marked(marker) == []
+        assert list(scratch.runs.iterdir()) == []
 
 
 @pytest.mark.slow

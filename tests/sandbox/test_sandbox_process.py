@@ -69,6 +69,15 @@ def test_without_stdin_the_process_reads_end_of_file(box: Box) -> None:
     assert box.out == ""
 
 
+def test_a_closed_sandbox_starts_processes_again(box: Box) -> None:
+    # The engine closes a sandbox it was given at the end of each run; it may be given again.
+    box.run("true")
+    box.sandbox.close()
+    outcome = box.run(("cat",), timeout=10)
+    assert outcome.exit_code == 0
+    assert box.out == ""
+
+
 def test_environment_is_passed_exactly(box: Box) -> None:
     env = {"ONLY": "this", "SPACES": "a b  c", "EMPTY": "", "UNICODE": "héllo"}
     outcome = box.run(("/usr/bin/env",), env=env)

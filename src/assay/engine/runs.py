@@ -105,6 +105,7 @@ class _Run:
         self.dependants: dict[int, list[int]] = {i: [] for i in range(len(self.tests))}
         self.ready: deque[int] = deque()
         self.interrupted: str | None = None
+        self.unheeded_cancel = False  # cancelled since the executions were last advanced
         self._link()
 
     def _link(self) -> None:
@@ -155,42 +156,62 @@ class _Run:
             try:
                 self._start_ready(workspaces)
                 if self.active:
-                    ready = self._wait(deadline)
-                    self._advance(ready, workspaces)
+                    self._advance(self._wait(deadline), workspaces)
             except KeyboardInterrupt:
-                self._stop(INTERRUPTED, "interrupted by the user")
+                self._interrupt()
 
-    def _wait(self, deadline: float | None) -> set[int]:
-        """Sleep until a process needs attention; the descriptors that became readable."""
+    def _wait(self, deadline: float | None) -> list[int]:
+        """Sleep until a process needs attention; the tests whose executions are due.
+
+        Once the run is cancelled, every execution is due at each wake, the
+        first time without sleeping.
+        """
+        if self.unheeded_cancel:
+            self.unheeded_cancel = False
+            return list(self.active)
         poller = select.poll()
-        poller.register(self.cancel.fileno(), select.POLLIN)
-        wakes = [deadline] if deadline is not None and not self.cancel.cancelled else []
-        for active in self.active.values():
+        polled: dict[int, int] = {}  # descriptor -> test
+        wakes: dict[int, float] = {}  # test -> when it is due without an event
+        for index, active in self.active.items():
             execution = active.started.execution
             assert execution is not None
             fd = execution.fileno()
             if fd >= 0:
                 poller.register(fd, select.POLLIN)
+                polled[fd] = index
             wake = execution.wake_at()
             if wake is not None:
-                wakes.append(wake)
-        timeout = max(0.0, min(wakes) - time.monotonic()) * 1000 if wakes else None
-        ready = {fd for fd, _ in poller.poll(timeout)}
+                wakes[index] = wake
+        readable = self._sleep(poller, deadline, min(wakes.values(), default=None), bool(polled))
+        if self.cancel.cancelled:
+            self.unheeded_cancel = False
+            return list(self.active)
+        now = time.monotonic()
+        due = {polled[fd] for fd in readable if fd in polled}
+        due.update(index for index, wake in wakes.items() if wake <= now)
+        return [index for index in self.active if index in due]
+
+    def _sleep(
+        self, poller: select.poll, deadline: float | None, wake: float | None, polling: bool
+    ) -> list[int]:
+        """Poll until a descriptor is readable or `wake`; stop the run at its deadline."""
+        if deadline is not None and not self.cancel.cancelled:
+            wake = deadline if wake is None else min(wake, deadline)
+        elif wake is None and not polling and self.cancel.cancelled:
+            return []  # nothing says when to look again: look now
+        timeout = None if wake is None else max(0.0, wake - time.monotonic()) * 1000
+        readable = [fd for fd, _ in poller.poll(timeout)]
         if deadline is not None and time.monotonic() >= deadline and not self.cancel.cancelled:
             assert self.options.timeout is not None
             self._stop(DEADLINE, f"run deadline of {format_duration(self.options.timeout)} reached")
-        return ready
+        return readable
 
-    def _advance(self, ready: set[int], workspaces: Workspaces) -> None:
+    def _advance(self, due: list[int], workspaces: Workspaces) -> None:
         now = time.monotonic()
-        everyone = self.cancel.cancelled
-        for index, active in list(self.active.items()):
+        for index in due:
+            active = self.active[index]
             execution = active.started.execution
             assert execution is not None
-            wake = execution.wake_at()
-            due = everyone or execution.fileno() in ready or (wake is not None and wake <= now)
-            if not due:
-                continue
             outcome = execution.advance(now, self.cancel)
             if outcome is None:
                 continue
@@ -258,9 +279,23 @@ class _Run:
         if self.interrupted is None:
             self.interrupted = message
         self.cancel.cancel(reason)
+        self.unheeded_cancel = True
         ready, self.ready = self.ready, deque()
         for index in ready:
             self._skip(index, message)
+
+    def _interrupt(self) -> None:
+        """Stop on Ctrl-C, and skip every test that is not running.
+
+        Ctrl-C strikes anywhere: between taking a test and starting it, or
+        between a process's end and its result. A test caught there is in
+        no list the loop looks at, and would keep the run waiting forever.
+        """
+        self._stop(INTERRUPTED, "interrupted by the user")
+        reason = self.interrupted or INTERRUPTED
+        for index in range(len(self.tests)):
+            if index not in self.results and index not in self.active:
+                self._skip(index, reason)
 
     def _finish(self, index: int, result: Result) -> None:
         self.results[index] = result

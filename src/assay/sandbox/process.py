@@ -24,6 +24,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from datetime import UTC, datetime
 
@@ -53,6 +54,9 @@ class ProcessSandbox:
         self.subreaper = reaper.become_subreaper()
         self._bytes: dict[str, bytes] = {}
         self._programs: dict[tuple[str, str | None], str] = {}
+        self._devnull = -1
+        self._devnull_lock = threading.Lock()
+        self._running: dict[int, subprocess.Popen[bytes]] = {}  # outcome not yet taken
 
     def execute(self, request: ProcessRequest, cancel: Cancellation) -> ProcessOutcome:
         """Run `request` to its end, blocking; never leaves a process of it alive."""
@@ -73,7 +77,7 @@ class ProcessSandbox:
                 executable=self._program(argv[0], request.env.get("PATH")),
                 cwd=request.cwd,
                 env=self._environment(request.env, attempt_id),
-                stdin=subprocess.DEVNULL if request.stdin is None else request.stdin,
+                stdin=self._null() if request.stdin is None else request.stdin,
                 stdout=request.stdout,
                 stderr=request.stderr,
                 start_new_session=True,
@@ -85,11 +89,31 @@ class ProcessSandbox:
                 error=f"cannot run {request.argv[0]!r}: {error.strerror or error}",
             )
         reaper.leaders.add(proc.pid)
+        self._running[proc.pid] = proc
         return _Execution(self, proc, request, attempt_id, started_at, start)
 
     def close(self) -> None:
-        """Kill every process still carrying this sandbox's cookie."""
+        """Kill every process this sandbox started that is still there, strays included."""
+        # Only an interrupted or broken caller leaves leaders behind: nobody will end them.
+        while self._running:
+            _pid, proc = self._running.popitem()
+            _signal_group(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+                proc.kill()
+                proc.wait(_KILL_WAIT)
+            reaper.leaders.discard(proc.pid)
         reaper.sweep(self.run_id + "-", prefix=True)
+        with self._devnull_lock:
+            if self._devnull >= 0:
+                os.close(self._devnull)
+                self._devnull = -1
+
+    def _null(self) -> int:
+        """`/dev/null`, opened once (Popen's DEVNULL opens and closes it for every process)."""
+        with self._devnull_lock:
+            if self._devnull < 0:
+                self._devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+            return self._devnull
 
     def _environment(self, env: dict[str, str], attempt_id: str) -> dict[bytes, bytes]:
         # Popen encodes every variable of every test; most are the same each time.
@@ -167,8 +191,10 @@ class _Execution:
             # Nothing signals that a group has emptied (or, without a pidfd, that the
             # leader has exited): look again shortly.
             return self.checked_at + _GROUP_CHECK
-        wakes = [w for w in (self.deadline, self._idle_wake()) if w is not None]
-        return min(wakes) if wakes else None
+        idle = self._idle_wake()
+        if idle is None or self.deadline is None:
+            return self.deadline if idle is None else idle
+        return min(self.deadline, idle)
 
     def _idle_wake(self) -> float | None:
         if not self.request.idle_timeout:
@@ -233,13 +259,14 @@ class _Execution:
         self.state_deadline = now + grace
 
     def _finish(self) -> ProcessOutcome:
-        if self.pidfd >= 0:
-            os.close(self.pidfd)
-            self.pidfd = -1
+        pidfd, self.pidfd = self.pidfd, -1
+        if pidfd >= 0:
+            os.close(pidfd)
         if self.proc.returncode is None:  # gave up waiting; make sure it is reaped eventually
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(0.1)
         reaper.leaders.discard(self.proc.pid)
+        self.sandbox._running.pop(self.proc.pid, None)
         strays = reaper.sweep(self.attempt_id)
         code = self.proc.returncode if self.proc.returncode is not None else -signal.SIGKILL
         end = self.ended_at or time.monotonic()

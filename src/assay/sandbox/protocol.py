@@ -133,12 +133,16 @@ def wait(execution: Execution, cancel: Cancellation) -> ProcessOutcome:
     import time
 
     while True:
+        heeded = cancel.cancelled  # the `advance` below sees it
         outcome = execution.advance(time.monotonic(), cancel)
         if outcome is not None:
             return outcome
-        wake = execution.wake_at()
+        wake, fd = execution.wake_at(), execution.fileno()
         poller = select.poll()
-        for fd in (execution.fileno(), cancel.fileno()):
-            if fd >= 0:
-                poller.register(fd, select.POLLIN)
+        if fd >= 0:
+            poller.register(fd, select.POLLIN)
+        # A cancellation's descriptor stays readable: once `advance` has seen it, polling
+        # it would spin until the process group is gone, unless nothing else says when.
+        if not heeded or (fd < 0 and wake is None):
+            poller.register(cancel.fileno(), select.POLLIN)
         poller.poll(None if wake is None else max(0.0, wake - time.monotonic()) * 1000)

@@ -15,6 +15,7 @@ import contextlib
 import enum
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -25,6 +26,11 @@ _PR_SET_CHILD_SUBREAPER = 36
 _EXEC_RECHECK = 0.001
 _EXEC_PATIENCE = 0.05
 _subreaper: bool | None = None
+# Every attempt ends with a sweep, so the main thread's list of children stays open, one
+# descriptor for the life of the process, and is read again from the start each time.
+_READ_SIZE = 65536
+_children: tuple[int, int] | None = None  # (pid, descriptor)
+_children_lock = threading.Lock()
 
 # Test leaders that a sandbox of this process started and reaps itself (through Popen).
 # Orphans are given to the process, not to a sandbox, so this is process-wide: a sweep
@@ -61,11 +67,35 @@ def orphans() -> list[int]:
     started them; so only the main thread's children need a look (which
     include the `leaders` when the sandbox runs on the main thread).
     """
+    fd = _children_file()
+    if fd < 0:
+        return []
     try:
-        with open(f"/proc/self/task/{os.getpid()}/children") as f:
-            return [int(p) for p in f.read().split()]
+        data = os.pread(fd, _READ_SIZE, 0)
+        while data and len(data) % _READ_SIZE == 0:  # a full read: there may be more
+            more = os.pread(fd, _READ_SIZE, len(data))
+            if not more:
+                break
+            data += more
     except OSError:
         return []
+    return [int(p) for p in data.split()]
+
+
+def _children_file() -> int:
+    """The open list of the main thread's children, or -1 without /proc."""
+    global _children
+    pid = os.getpid()
+    with _children_lock:
+        if _children is None or _children[0] != pid:
+            if _children is not None:  # inherited through a fork: it lists the parent's
+                os.close(_children[1])
+            try:
+                fd = os.open(f"/proc/self/task/{pid}/children", os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                return -1
+            _children = (pid, fd)
+        return _children[1]
 
 
 def _candidates() -> list[int]:
@@ -128,7 +158,10 @@ def sweep(attempt_id: str, *, prefix: bool = False, rounds: int = 50) -> int:
     patience = time.monotonic() + _EXEC_PATIENCE
     killed = 0
     for _ in range(rounds):
-        kinds = {pid: _classify(pid, cookie, prefix) for pid in _candidates() if pid != me}
+        candidates = [pid for pid in _candidates() if pid != me and pid not in leaders]
+        if not candidates:  # the usual case: nothing escaped the test's group
+            break
+        kinds = {pid: _classify(pid, cookie, prefix) for pid in candidates}
         strays = [pid for pid, kind in kinds.items() if kind is _Kind.STRAY]
         for pid in strays:
             kill_tree(pid)
