@@ -44,5 +44,5 @@ def write_suite(path: Path, tests: list[str]) -> None:
 
 def report(label: str, value: float, unit: str = "s", target: str = "") -> None:
     """Print one figure."""
-    shown = f"{value:.3f} {unit}" if unit == "s" else f"{value:.1f} {unit}"
+    shown = f"{value:.3f} {unit}" if unit == "s" else f"{value:.2f} {unit}"
     print(f"  {label:<48} {shown:>12}  {target}")

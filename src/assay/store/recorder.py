@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from assay.errors import UserError
-from assay.model import Event, RunFinished, RunStarted, TestFinished
+from assay.model import Event, Result, RunFinished, RunStarted, TestFinished
 from assay.model.records import ResultRecord
 from assay.store import writes
 from assay.store.connections import Connection, host_pid
@@ -61,8 +61,9 @@ class Recorder:
     def handle(self, event: Event) -> None:
         """Queue what the writer needs; on `RunFinished`, wait until it is written."""
         if isinstance(event, TestFinished):
+            # The engine's thread does as little as it can: records are built by the writer.
             position = self._positions.get(event.result.test.id, len(self._positions))
-            self._queue.put((position, ResultRecord.of(event.result)))
+            self._queue.put((position, event.result))
         elif isinstance(event, RunStarted):
             self._positions = {test.id: i for i, test in enumerate(event.tests)}
             self._thread = threading.Thread(
@@ -124,7 +125,7 @@ class Recorder:
         self._git = git_info(self.checkout or Path.cwd())
 
     def _drain(self, connection: Connection, run_id: int) -> None:
-        pending: list[tuple[int, ResultRecord]] = []
+        pending: list[tuple[int, Result]] = []
         deadline: float | None = None
         while True:
             timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
@@ -149,12 +150,13 @@ class Recorder:
                 return
 
     def _flush(
-        self, connection: Connection, run_id: int, pending: list[tuple[int, ResultRecord]]
+        self, connection: Connection, run_id: int, pending: list[tuple[int, Result]]
     ) -> None:
         if not pending:
             return
+        records = [(position, ResultRecord.of(result)) for position, result in pending]
         writes.write_results(
-            connection, self._project, run_id, pending, self.store.artifacts, self.clock()
+            connection, self._project, run_id, records, self.store.artifacts, self.clock()
         )
         connection.commit()
 
