@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from assay.config import Settings, load_settings
 from assay.engine import Handler, RunOptions, execute, select
@@ -52,8 +52,11 @@ def collect(
     from assay import spec
 
     settings = settings or load_settings()
-    chosen = [Path(p) for p in paths] if paths else list(settings.paths)
-    tests = select(spec.load(chosen, exclude=settings.exclude), keyword, tags)
+    chosen = [Path(p) for p in paths] if paths else [settings.root / p for p in settings.paths]
+    # Ids are relative to the project root, not to where `assay` happens to run:
+    # history, flaky scores and --last-failed are keyed on them.
+    loaded = spec.load(chosen, exclude=settings.exclude, cwd=settings.root)
+    tests = select(loaded, keyword, tags)
     if history:
         tests = _from_history(tests, history, open_store(settings))
     return tests
@@ -203,7 +206,7 @@ def import_results(
     """
     import time
 
-    from assay.errors import ReportFormatError, UsageError
+    from assay.errors import UsageError
     from assay.reports.importers import ImportStats, read_junit, read_reportlog
     from assay.store import writes
     from assay.store.connections import host_pid
@@ -219,7 +222,6 @@ def import_results(
     stats = ImportStats()
     started = time.time()
     connection = store.connect()
-    problem = None
     try:
         project = writes.project_id(connection, store.project, started)
         host, _ = host_pid()
@@ -227,23 +229,22 @@ def import_results(
             trigger="import", started_at=started, source=", ".join(map(str, files)), host=host
         )
         run_id = writes.start_run(connection, project, info)
-        batch: list[tuple[int, Any]] = []
-        position = 0
+        # This thread reads and turns records into statements; the writer runs them.
+        writer: _Writer[list[writes.Statement]] = _Writer(lambda s: writes.apply(connection, s))
+
+        def write(batch: list[tuple[int, Any]]) -> None:
+            writer.put(
+                writes.result_statements(
+                    connection.dialect, project, run_id, batch, store.artifacts, started
+                )
+            )
+
         try:
-            for path in files:
-                for record in reader(path, stats):
-                    batch.append((position, record))
-                    position += 1
-                    if len(batch) >= _IMPORT_BATCH:
-                        writes.write_results(
-                            connection, project, run_id, batch, store.artifacts, started
-                        )
-                        batch = []
-        except ReportFormatError as error:
-            if not partial:
-                raise
-            problem = f"partial import: {error}"
-        writes.write_results(connection, project, run_id, batch, store.artifacts, started)
+            problem = _read_batches(files, lambda path: reader(path, stats), write, partial)
+        except BaseException:
+            writer.abandon()
+            raise
+        writer.close()
         began = stats.started_at.timestamp() if stats.started_at else started
         connection.execute(
             "UPDATE runs SET started_at = :at WHERE id = :id", {"at": began, "id": run_id}
@@ -270,3 +271,87 @@ def import_results(
     return Imported(
         run_id, stats.cases, dict(stats.by_outcome), dict(stats.unknown_elements), problem
     )
+
+
+def _read_batches(
+    files: list[Path],
+    reader: Callable[[Path], Iterable[Any]],
+    write: Callable[[list[tuple[int, Any]]], None],
+    partial: bool,
+) -> str | None:
+    """Pass every file's records to `write` in numbered batches; returns why, if partial."""
+    from assay.errors import ReportFormatError
+
+    problem = None
+    batch: list[tuple[int, Any]] = []
+    position = 0
+    try:
+        for path in files:
+            for record in reader(path):
+                batch.append((position, record))
+                position += 1
+                if len(batch) >= _IMPORT_BATCH:
+                    write(batch)
+                    batch = []
+    except ReportFormatError as error:
+        if not partial:
+            raise
+        problem = f"partial import: {error}"
+    if batch:
+        write(batch)
+    return problem
+
+
+_Batch = TypeVar("_Batch")
+
+
+class _Writer(Generic[_Batch]):
+    """Stores an import's batches on a thread of its own while the caller reads on.
+
+    SQLite runs each statement with the GIL released (see `assay.store.writes`),
+    so reading the next batch overlaps with storing this one. At most two
+    batches wait, which bounds memory. The caller owns the transaction, and
+    uses the connection again only after `close` or `abandon`.
+    """
+
+    def __init__(self, run: Callable[[_Batch], None]) -> None:
+        import queue
+        import threading
+
+        self._run_batch = run
+        self._queue: queue.Queue[_Batch | None] = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._abandoned = False
+        # A daemon, so that nothing here can keep the process alive after an error.
+        self._thread = threading.Thread(target=self._work, name="assay-import", daemon=True)
+        self._thread.start()
+
+    def put(self, batch: _Batch) -> None:
+        """Queue `batch`; raises what storing an earlier batch raised."""
+        self._raise()
+        self._queue.put(batch)
+
+    def close(self) -> None:
+        """Wait until every queued batch is stored; raises what storing one raised."""
+        self._queue.put(None)
+        self._thread.join()
+        self._raise()
+
+    def abandon(self) -> None:
+        """Stop once the batch being stored is done, dropping the rest and any error."""
+        self._abandoned = True
+        self._queue.put(None)
+        self._thread.join()
+
+    def _work(self) -> None:
+        # After an error, batches are still taken off the queue, so that `put` never blocks.
+        while (batch := self._queue.get()) is not None:
+            if self._error is None and not self._abandoned:
+                try:
+                    self._run_batch(batch)
+                except BaseException as error:  # raised again on the reading thread
+                    self._error = error
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error

@@ -197,8 +197,10 @@ def run(args: argparse.Namespace) -> int:
         for test in tests:
             print(test.id)
         return ExitCode.OK if tests else ExitCode.NO_TESTS_COLLECTED
-    everything = args.shard and not tests and collect(
-        args.paths or None, keyword=args.keyword, tags=args.tags, settings=settings
+    everything = (
+        args.shard
+        and not tests
+        and collect(args.paths or None, keyword=args.keyword, tags=args.tags, settings=settings)
     )
     if everything:
         # More shards than groups of tests: an empty shard is not a broken CI job.

@@ -180,6 +180,15 @@ class Case:
             notes = (RERUN_NOTE,)
         if self.properties or self.omitted:
             notes = (*self.notes(), *notes)
+        if (
+            not (self.verdicts or self.runs or notes)
+            and self.stdout is None
+            and self.stderr is None
+        ):
+            # Most cases of a report: a pass or skip with nothing more to say, worth a shortcut.
+            return [
+                Attempt(number=first, outcome=outcome, started_at=started_at, duration=self.time)
+            ]
         before = [run for run in self.runs if run.tag.startswith("flaky")]
         main = Attempt(
             number=first + len(before),
@@ -212,11 +221,11 @@ def result(group: list[Case], fallback: datetime) -> ResultRecord:
     """The result of one test from its consecutive `<testcase>`s, each a run of it."""
     last = group[-1]
     outcome = last.outcome()
-    # pytest reruns only what failed, and the same way each time as far as anyone can tell.
-    rerun = outcome if outcome in (Outcome.FAILED, Outcome.ERROR) else Outcome.FAILED
     if len(group) == 1:
         attempts = last.attempts(1, fallback)
     else:
+        # pytest reruns only what failed, and the same way each time as far as anyone can tell.
+        rerun = outcome if outcome in (Outcome.FAILED, Outcome.ERROR) else Outcome.FAILED
         attempts = []
         for case in group[:-1]:
             attempts.extend(case.attempts(len(attempts) + 1, fallback, retried=rerun))

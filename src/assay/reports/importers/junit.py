@@ -23,7 +23,6 @@ whatever the file's size.
 
 from __future__ import annotations
 
-import email.utils
 import math
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -307,6 +306,8 @@ def timestamp(text: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
+        import email.utils  # rarely needed, and slow enough to import to notice at start-up
+
         try:
             moment = email.utils.parsedate_to_datetime(text)
         except (TypeError, ValueError):
