@@ -58,7 +58,11 @@ def collect(
     loaded = spec.load(chosen, exclude=settings.exclude, cwd=settings.root)
     tests = select(loaded, keyword, tags)
     if history:
-        tests = _from_history(tests, history, open_store(settings))
+        store = open_store(settings)
+        try:
+            tests = _from_history(tests, history, store)
+        finally:
+            store.close()
     return tests
 
 
@@ -153,7 +157,17 @@ def execute_recorded(
     result = execute(tests, run_options(settings, update_snapshots), chain)
     if recorder is not None and recorder.run_id is not None and not recorder.error:
         result = replace(result, run_id=recorder.run_id)
+    elif recorder is not None and recorder.error:
+        _discard_saved_logs(open_store(settings).artifacts.incoming)
     return result, recorder
+
+
+def _discard_saved_logs(incoming: Path) -> None:
+    """Remove the whole logs this process saved for a recorder that failed to store them."""
+    import os
+
+    for path in incoming.glob(f"{os.getpid()}-*"):
+        path.unlink(missing_ok=True)
 
 
 def run_options(settings: Settings, update_snapshots: bool = False) -> RunOptions:
@@ -268,6 +282,7 @@ def import_results(
         raise
     finally:
         connection.close()
+        store.close()
     return Imported(
         run_id, stats.cases, dict(stats.by_outcome), dict(stats.unknown_elements), problem
     )

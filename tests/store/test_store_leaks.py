@@ -38,11 +38,6 @@ def test_a_recorded_run_closes_its_connections(postgres_project: HistoryProject)
     assert leaked == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: api.import_results opens a Store (open_store) and never closes it, so the "
-    "engine's pooled PostgreSQL connection stays open until garbage collection",
-)
 def test_an_import_closes_its_connections(
     postgres_project: HistoryProject, foreign_results: ForeignResults
 ) -> None:
@@ -51,12 +46,6 @@ def test_an_import_closes_its_connections(
     assert leaked == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: api.collect(history=...) (and so `assay.run(last_failed=True)`) passes "
-    "open_store(settings) to _from_history and never closes it: one pooled PostgreSQL "
-    "connection per call stays open until garbage collection",
-)
 def test_selection_from_history_closes_its_connections(postgres_project: HistoryProject) -> None:
     with unclosed_connections():
         assay.run([postgres_project.root], settings=postgres_project.settings())

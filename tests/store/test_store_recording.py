@@ -337,13 +337,6 @@ def test_a_log_recorded_twice_is_stored_once(recorded: HistoryProject) -> None:
     assert [p.name for p in recorded.artifacts.glob("??/*")] == [digests[0][1]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a log over 4 KiB in bytes but at most 4096 characters (multi-byte text) is "
-    "saved to .incoming by the runner (runners/command.py `_log_path`, bytes) but not stored "
-    "by writes.py `_log` (characters), so the file stays in .incoming forever and no artifact "
-    "is made",
-)
 def test_a_multibyte_log_over_4_kib_is_not_left_behind(recorded: HistoryProject) -> None:
     # 3000 two-byte characters: 6001 bytes, 3001 characters.
     recorded.write(
@@ -358,12 +351,6 @@ def test_a_multibyte_log_over_4_kib_is_not_left_behind(recorded: HistoryProject)
     assert stored.attempts[0].stdout_artifact is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: when recording fails, the whole logs the runner saved for the recorder stay "
-    "in <data_dir>/artifacts/.incoming forever (api.run_options sets logs_dir whenever "
-    "`record` is on; nothing removes the files if the Recorder fails)",
-)
 def test_logs_are_not_left_behind_when_recording_fails(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -88,9 +88,7 @@ class Recorder:
             run_id = self._start(connection, started_at)
             self._drain(connection, run_id)
         except Exception as error:  # recording must never take the run down with it
-            self.error = (
-                str(error) if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
-            )
+            self.error = _describe(error)
             if connection is not None:
                 _quietly(connection.rollback)
         finally:
@@ -172,6 +170,16 @@ class Recorder:
             interrupted=result.interrupted,
         )
         connection.commit()
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, UserError):
+        return str(error)
+    # A database error's text carries the whole statement and its parameters (test
+    # output, even); the driver's first line says what went wrong.
+    cause = getattr(error, "orig", None) or error
+    first = (str(cause).strip().splitlines() or [""])[0]
+    return f"{type(cause).__name__}: {first}"
 
 
 def _quietly(action: Callable[[], object]) -> None:

@@ -222,7 +222,7 @@ def result_statements(
         message = _message(record)
         plain = len(record.attempts) == 1 and not record.flaky and record.reason is None
         if not plain or message is not None:
-            row += (len(record.attempts), record.flaky, record.reason, message)
+            row += (len(record.attempts), record.flaky, _text(record.reason), _text(message))
         results.append(row)
         for attempt in record.attempts:
             attempts.append(_attempt_row(position, attempt, artifacts, stored, stamps, now))
@@ -354,6 +354,13 @@ def _json_arrays(rows: list[tuple[Any, ...]]) -> list[str] | None:
     return None if first is None or second is None else first + second
 
 
+def _text(value: str | None) -> str | None:
+    """`value` fit for any backend: PostgreSQL's text cannot hold NUL characters."""
+    if value is None or "\x00" not in value:
+        return value
+    return value.replace("\x00", "\ufffd")
+
+
 def _message(record: ResultRecord) -> str | None:
     failures = record.attempts[-1].failures if record.attempts else ()
     if not failures:
@@ -418,8 +425,10 @@ def _log(output: Output | None, artifacts: ArtifactStore) -> tuple[str | None, i
     """The tail kept on the row, the full size, and the artifact holding the whole log."""
     if output is None or output.size == 0:
         return None, 0, None
-    tail = output.text[-TAIL:]
-    if len(output.text) <= TAIL and not output.truncated:
+    tail = _text(output.text[-TAIL:])
+    # By bytes, as the runner decides which logs to save for us (`logs_over`): a log of
+    # multi-byte text can be short in characters and still have been saved.
+    if output.size <= TAIL and not output.truncated:
         return tail, output.size, None
     if output.path is not None:
         path = Path(output.path)
