@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, desc, func, or_, select
+from sqlalchemy import desc, func, select
 
 from assay.errors import NotFoundError
 from assay.model import Outcome
@@ -432,15 +432,6 @@ def mean_durations(store: Store, *, runs: int = 10) -> dict[str, float]:
         if sample.outcome is not Outcome.SKIPPED:
             totals.setdefault(sample.test_id, []).append(sample.duration)
     return {key: sum(d) / len(d) for key, d in totals.items()}
-
-
-def older_runs(store: Store, cutoff: float) -> list[int]:
-    """Ids of finished runs (any project) that started before `cutoff`."""
-    query = select(RunRow.id).where(
-        RunRow.started_at < cutoff, or_(RunRow.status != "running", and_(RunRow.pid.is_(None)))
-    )
-    with store.engine.connect() as connection:
-        return [row[0] for row in connection.execute(query)]
 
 
 def count_rows(store: Store) -> dict[str, int]:
