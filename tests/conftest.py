@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-pytest_plugins = ("fixtures.projects", "fixtures.reports")
+pytest_plugins = ("fixtures.projects", "fixtures.reports", "fixtures.databases")

@@ -145,20 +145,19 @@ def execute_recorded(
     options: dict[str, Any] | None = None,
 ) -> tuple[RunResult, Recorder | None]:
     """Execute `tests`, recording the run when the settings say so."""
-    recorder = None
-    chain = list(handlers)
-    if settings.record:
-        from assay.store import Recorder
+    if not settings.record:
+        return execute(tests, run_options(settings, update_snapshots), handlers), None
+    from assay.store import Recorder
 
-        recorder = Recorder(
-            open_store(settings), trigger=trigger, options=options, checkout=settings.root
-        )
-        chain.append(recorder)  # last: the console prints the summary before the wait
-    result = execute(tests, run_options(settings, update_snapshots), chain)
-    if recorder is not None and recorder.run_id is not None and not recorder.error:
+    store = open_store(settings)
+    recorder = Recorder(store, trigger=trigger, options=options, checkout=settings.root)
+    chain = [*handlers, recorder]  # last: the console prints the summary before the wait
+    incoming = store.artifacts.incoming
+    result = execute(tests, run_options(settings, update_snapshots, logs_dir=incoming), chain)
+    if recorder.error:
+        _discard_saved_logs(incoming)
+    elif recorder.run_id is not None:
         result = replace(result, run_id=recorder.run_id)
-    elif recorder is not None and recorder.error:
-        _discard_saved_logs(open_store(settings).artifacts.incoming)
     return result, recorder
 
 
@@ -170,8 +169,10 @@ def _discard_saved_logs(incoming: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def run_options(settings: Settings, update_snapshots: bool = False) -> RunOptions:
-    """Engine options from settings."""
+def run_options(
+    settings: Settings, update_snapshots: bool = False, logs_dir: Path | None = None
+) -> RunOptions:
+    """Engine options from settings; `logs_dir` is where whole logs are saved for a recorder."""
     return RunOptions(
         jobs=settings.jobs,
         timeout=settings.timeout,
@@ -184,7 +185,7 @@ def run_options(settings: Settings, update_snapshots: bool = False) -> RunOption
             idle_timeout=settings.idle_timeout,
             grace=settings.kill_grace,
             keep_tmp=settings.keep_tmp,
-            logs_dir=open_store(settings).artifacts.incoming if settings.record else None,
+            logs_dir=logs_dir,
         ),
     )
 

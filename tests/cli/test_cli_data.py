@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from assay.store.migrations import HEAD
 from fixtures.databases import (
-    BACKENDS,
     PYTEST_BY_OUTCOME,
     ForeignResults,
     HistoryProject,
@@ -23,30 +21,10 @@ from fixtures.databases import (
     pretty_xml,
     result,
     rows,
-    shared_pytest_reports,
     write_run,
 )
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "junit"
-
-
-@pytest.fixture(params=BACKENDS, ids=BACKENDS)
-def fresh(
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> Iterator[HistoryProject]:
-    """A project on an empty database of each backend, its `cli` ready to use."""
-    with history_project(request.param, tmp_path) as project:
-        project.bind(monkeypatch, capsys)
-        yield project
-
-
-@pytest.fixture(scope="session")
-def foreign_results(tmp_path_factory: pytest.TempPathFactory) -> ForeignResults:
-    """JUnit XML and a report log written by a real pytest run."""
-    return shared_pytest_reports(tmp_path_factory)
 
 
 def _runs(project: HistoryProject) -> list[dict[str, object]]:

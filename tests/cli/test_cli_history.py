@@ -113,19 +113,6 @@ def history(
     return demo_history
 
 
-@pytest.fixture(params=BACKENDS, ids=BACKENDS)
-def fresh(
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> Iterator[HistoryProject]:
-    """A project of its own on an empty database, its `cli` ready to use."""
-    with history_project(request.param, tmp_path) as project:
-        project.bind(monkeypatch, capsys)
-        yield project
-
-
 def _json(history: DemoHistory, *args: str) -> Any:
     done = history.project.cli(*args, "--json")
     assert done.code == 0, done

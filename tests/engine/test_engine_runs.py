@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,12 +13,12 @@ import pytest
 from assay.engine import RunOptions, execute
 from assay.model import CommandTest, Event, Outcome, RunResult, TestStarted
 from assay.sandbox import (
-    Cancellation,
     Execution,
     ProcessOutcome,
     ProcessRequest,
     ProcessSandbox,
 )
+from fixtures.executions import Lingering
 
 if TYPE_CHECKING:
     from conftest import Scratch
@@ -76,37 +75,6 @@ class TestDeadline:
         assert result.interrupted is None
         assert result.ok
         assert result.results[0].outcome is Outcome.PASSED
-
-
-class Lingering:
-    """An execution that ends a while after it sees a cancellation, counting its advances.
-
-    It stands for a process group that takes its time over TERM: nothing
-    but its own wake says when to look at it again.
-    """
-
-    LINGER = 0.2
-    RECHECK = 0.05
-
-    def __init__(self) -> None:
-        self.advances = 0
-        self.checked = 0.0
-        self.cancelled_at: float | None = None
-
-    def fileno(self) -> int:
-        return -1
-
-    def wake_at(self) -> float | None:
-        return None if self.cancelled_at is None else self.checked + self.RECHECK
-
-    def advance(self, now: float, cancel: Cancellation) -> ProcessOutcome | None:
-        self.advances += 1
-        self.checked = now
-        if self.cancelled_at is None and cancel.cancelled:
-            self.cancelled_at = now
-        if self.cancelled_at is None or now - self.cancelled_at < self.LINGER:
-            return None
-        return ProcessOutcome(datetime.now(UTC), now - self.cancelled_at, stopped="cancelled")
 
 
 class LingeringSandbox:

@@ -12,13 +12,13 @@ import os
 import signal
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from assay.sandbox import Cancellation, ProcessOutcome, wait
+from assay.sandbox import Cancellation, wait
+from fixtures.executions import Lingering
 
 if TYPE_CHECKING:
     from conftest import Box
@@ -231,37 +231,6 @@ class TestCancellation:
         box.cancel.cancel("first")
         box.cancel.cancel("second")
         assert box.cancel.reason == "first"
-
-
-class Lingering:
-    """An execution that ends a while after it sees a cancellation, counting its advances.
-
-    It stands for a process group that takes its time over TERM: nothing
-    but its own wake says when to look at it again.
-    """
-
-    LINGER = 0.2
-    RECHECK = 0.05
-
-    def __init__(self) -> None:
-        self.advances = 0
-        self.checked = 0.0
-        self.cancelled_at: float | None = None
-
-    def fileno(self) -> int:
-        return -1
-
-    def wake_at(self) -> float | None:
-        return None if self.cancelled_at is None else self.checked + self.RECHECK
-
-    def advance(self, now: float, cancel: Cancellation) -> ProcessOutcome | None:
-        self.advances += 1
-        self.checked = now
-        if self.cancelled_at is None and cancel.cancelled:
-            self.cancelled_at = now
-        if self.cancelled_at is None or now - self.cancelled_at < self.LINGER:
-            return None
-        return ProcessOutcome(datetime.now(UTC), now - self.cancelled_at, stopped="cancelled")
 
 
 def test_waiting_out_a_cancelled_execution_does_not_spin() -> None:

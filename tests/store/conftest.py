@@ -10,12 +10,9 @@ import pytest
 from assay.store import Store
 from fixtures.databases import (
     BACKENDS,
-    ForeignResults,
     HistoryProject,
     database,
-    history_project,
     opened_store,
-    shared_pytest_reports,
 )
 
 
@@ -47,20 +44,7 @@ def store(database_url: str, tmp_path: Path) -> Iterator[Store]:
         yield opened
 
 
-@pytest.fixture(params=BACKENDS, ids=BACKENDS)
-def recorded(
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> Iterator[HistoryProject]:
+@pytest.fixture
+def recorded(fresh: HistoryProject) -> HistoryProject:
     """A project recording into an empty database of each backend, its `cli` ready to use."""
-    with history_project(request.param, tmp_path) as project:
-        project.bind(monkeypatch, capsys)
-        yield project
-
-
-@pytest.fixture(scope="session")
-def foreign_results(tmp_path_factory: pytest.TempPathFactory) -> ForeignResults:
-    """JUnit XML and a report log from one real pytest run (made once per session)."""
-    return shared_pytest_reports(tmp_path_factory)
+    return fresh

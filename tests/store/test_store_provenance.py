@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from assay.store.provenance import GitInfo, git_info
+from fixtures.projects import git
 
 CI_VARIABLES = (
     "GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CI_COMMIT_REF_NAME", "BRANCH_NAME",
@@ -19,17 +20,6 @@ CI_VARIABLES = (
 def _no_ci(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in CI_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-
-
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=Assay", "-c", "user.email=assay@example.com", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
 
 
 @pytest.fixture

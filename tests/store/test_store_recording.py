@@ -13,7 +13,7 @@ from assay.api import RecordingWarning
 from assay.model import Outcome
 from assay.store import queries
 from fixtures.databases import HistoryProject, opened_store, rows, scalar
-from fixtures.projects import Project, isolate
+from fixtures.projects import Project, git, isolate
 
 MIXED = """\
 suite: recorded
@@ -163,24 +163,13 @@ def test_the_child_process_records_too(recorded: HistoryProject) -> None:
     assert (run.trigger, run.status, run.passed) == ("cli", "passed", 2)
 
 
-def _git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=Assay", "-c", "user.email=assay@example.com", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
-
-
 def test_git_branch_commit_and_dirtiness_are_recorded(recorded: HistoryProject) -> None:
     recorded.write("passing.assay.yaml", PASSING)
     recorded.write(".gitignore", ".assay/\n.runs/\n")
-    _git(recorded.root, "init", "-q", "-b", "trunk")
-    _git(recorded.root, "add", "-A")
-    _git(recorded.root, "commit", "-q", "-m", "first")
-    commit = _git(recorded.root, "rev-parse", "HEAD")
+    git(recorded.root, "init", "-q", "-b", "trunk")
+    git(recorded.root, "add", "-A")
+    git(recorded.root, "commit", "-q", "-m", "first")
+    commit = git(recorded.root, "rev-parse", "HEAD")
 
     clean = assay.run(settings=recorded.settings())
     recorded.write("passing.assay.yaml", PASSING + "  - name: three\n    run: 'true'\n")

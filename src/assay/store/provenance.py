@@ -39,7 +39,7 @@ def git_info(start: Path, *, check_dirty: bool = True) -> GitInfo:
             commit = head
     branch = branch or _first_env(_CI_BRANCH)
     commit = commit or _first_env(_CI_COMMIT)
-    dirty = _dirty(start) if check_dirty and git_dir is not None else None
+    dirty = is_dirty(start) if check_dirty and git_dir is not None else None
     return GitInfo(branch, commit, dirty)
 
 
@@ -73,7 +73,8 @@ def _common_dir(git_dir: Path) -> Path:
     return (git_dir / common).resolve() if common else git_dir
 
 
-def _dirty(start: Path) -> bool | None:
+def is_dirty(start: Path) -> bool | None:
+    """Whether tracked files differ from the commit (`git status`); None if git cannot tell."""
     try:
         done = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],

@@ -22,7 +22,7 @@ from assay.model import Event, Result, RunFinished, RunStarted, TestFinished
 from assay.model.records import ResultRecord
 from assay.store import writes
 from assay.store.connections import Connection, host_pid
-from assay.store.provenance import git_info
+from assay.store.provenance import git_info, is_dirty
 from assay.store.store import Store
 
 BATCH = 500
@@ -115,12 +115,15 @@ class Recorder:
         self.run_id = writes.start_run(connection, project, info)
         connection.commit()
         self._project = project
-        self._dirty = threading.Thread(target=self._check_dirty, daemon=True)
-        self._dirty.start()
+        self._dirty: bool | None = None
+        # `git status` can take a while in a big checkout: it runs beside the tests.
+        self._dirty_check = threading.Thread(target=self._check_dirty, daemon=True)
+        if git.branch or git.commit:
+            self._dirty_check.start()
         return self.run_id
 
     def _check_dirty(self) -> None:
-        self._git = git_info(self.checkout or Path.cwd())
+        self._dirty = is_dirty(self.checkout or Path.cwd())
 
     def _drain(self, connection: Connection, run_id: int) -> None:
         pending: list[tuple[int, Result]] = []
@@ -159,8 +162,9 @@ class Recorder:
         connection.commit()
 
     def _finish(self, connection: Connection, run_id: int, event: RunFinished) -> None:
-        self._dirty.join()
-        writes.update_git(connection, run_id, self._git.branch, self._git.commit, self._git.dirty)
+        if self._dirty_check.ident is not None:  # it was started
+            self._dirty_check.join()
+        writes.set_dirty(connection, run_id, self._dirty)
         result = event.result
         writes.finish_run(
             connection,

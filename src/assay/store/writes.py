@@ -168,13 +168,10 @@ def start_run(connection: Connection, project: int, info: RunInfo) -> int:
     return int(rows[0][0])
 
 
-def update_git(
-    connection: Connection, run_id: int, branch: str | None, commit: str | None, dirty: bool | None
-) -> None:
-    """Fill in the checkout a run tested, once it is known."""
+def set_dirty(connection: Connection, run_id: int, dirty: bool | None) -> None:
+    """Record whether the work tree was dirty, once `git status` has said."""
     connection.execute(
-        'UPDATE runs SET branch = :branch, "commit" = :commit, dirty = :dirty WHERE id = :id',
-        {"branch": branch, "commit": commit, "dirty": dirty, "id": run_id},
+        "UPDATE runs SET dirty = :dirty WHERE id = :id", {"dirty": dirty, "id": run_id}
     )
 
 

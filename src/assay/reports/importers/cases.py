@@ -49,11 +49,7 @@ class Problem:
 
     def stream(self, tag: str) -> BoundedText:
         """Where the text of a `<system-out>` or `<system-err>` child goes."""
-        if tag == "system-out":
-            self.stdout = self.stdout or BoundedText()
-            return self.stdout
-        self.stderr = self.stderr or BoundedText()
-        return self.stderr
+        return _stream(self, tag)
 
     def failure(self) -> Failure:
         """The problem as a failed expectation: the type, the message and the full text."""
@@ -114,11 +110,7 @@ class Case:
 
     def stream(self, tag: str) -> BoundedText:
         """Where the text of a case's `<system-out>` or `<system-err>` goes; repeats append."""
-        if tag == "system-out":
-            self.stdout = self.stdout or BoundedText()
-            return self.stdout
-        self.stderr = self.stderr or BoundedText()
-        return self.stderr
+        return _stream(self, tag)
 
     def add_verdict(self, problem: Problem, limit: int) -> Problem:
         """Keep `problem` unless `limit` are kept already; the element is read either way."""
@@ -251,3 +243,12 @@ def result(group: list[Case], fallback: datetime) -> ResultRecord:
 
 def _output(text: BoundedText | None) -> Output | None:
     return None if text is None else text.output()
+
+
+def _stream(holder: Problem | Case, tag: str) -> BoundedText:
+    """`holder`'s stdout for `<system-out>`, else its stderr, made on first use."""
+    if tag == "system-out":
+        holder.stdout = holder.stdout or BoundedText()
+        return holder.stdout
+    holder.stderr = holder.stderr or BoundedText()
+    return holder.stderr
