@@ -32,7 +32,7 @@ from assay.store.artifacts import ArtifactStore
 from assay.store.connections import Connection
 
 TAIL = 4096
-"""Characters of each output kept on the attempt row; longer logs become artifacts."""
+"""Characters of each output kept on the attempt row; logs over this many bytes become artifacts."""
 
 # A JSON batch longer than this is split, well below SQLite's limit on one value (1e9 bytes).
 _MAX_JSON = 64 * 1024 * 1024
