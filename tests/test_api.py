@@ -10,7 +10,15 @@ import pytest
 
 import assay
 from assay.errors import ConfigError, ReportWriteError, UsageError
-from assay.model import AttemptFinished, Event, RunFinished, RunStarted, TestFinished, TestStarted
+from assay.model import (
+    AttemptFinished,
+    AttemptStarted,
+    Event,
+    RunFinished,
+    RunStarted,
+    TestFinished,
+    TestStarted,
+)
 from fixtures.projects import isolate
 
 SLOW_FIRST = """\
@@ -125,10 +133,12 @@ def test_handlers_see_every_event_in_order(suites: Path) -> None:
         mine = [
             type(e).__name__
             for e in events
-            if (isinstance(e, (TestStarted, AttemptFinished)) and e.test == test)
+            if (isinstance(e, (TestStarted, AttemptStarted, AttemptFinished)) and e.test == test)
             or (isinstance(e, TestFinished) and e.result.test == test)
         ]
-        assert mine == ["TestStarted", "AttemptFinished", "TestFinished"], test.name
+        assert mine == ["TestStarted", "AttemptStarted", "AttemptFinished", "TestFinished"], (
+            test.name
+        )
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from assay.model import CommandTest, RunResult
 from assay.runners import RunnerConfig
 
 if TYPE_CHECKING:
+    from assay.sandbox import Cancellation
     from assay.store import Recorder, Store
 
 
@@ -143,17 +144,28 @@ def execute_recorded(
     *,
     trigger: str = "api",
     options: dict[str, Any] | None = None,
+    run_id: int | None = None,
+    cancel: Cancellation | None = None,
 ) -> tuple[RunResult, Recorder | None]:
-    """Execute `tests`, recording the run when the settings say so."""
+    """Execute `tests`, recording the run when the settings say so.
+
+    `run_id` names a run queued beforehand (a server's), which this one
+    starts; `cancel` lets another thread stop the run.
+    """
     if not settings.record:
-        return execute(tests, run_options(settings, update_snapshots), handlers), None
+        engine_options = run_options(settings, update_snapshots)
+        return execute(tests, engine_options, handlers, cancel=cancel), None
     from assay.store import Recorder
 
     store = open_store(settings)
-    recorder = Recorder(store, trigger=trigger, options=options, checkout=settings.root)
+    recorder = Recorder(
+        store, trigger=trigger, options=options, checkout=settings.root, run_id=run_id
+    )
     chain = [*handlers, recorder]  # last: the console prints the summary before the wait
     incoming = store.artifacts.incoming
-    result = execute(tests, run_options(settings, update_snapshots, logs_dir=incoming), chain)
+    result = execute(
+        tests, run_options(settings, update_snapshots, logs_dir=incoming), chain, cancel=cancel
+    )
     if recorder.error:
         _discard_saved_logs(incoming)
     elif recorder.run_id is not None:

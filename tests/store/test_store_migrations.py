@@ -16,7 +16,19 @@ from assay.store.migrations import HEAD, LOCATION
 from assay.store.rows import Base
 from fixtures.databases import execute, opened_store, rows, scalar
 
-TABLES = {"alembic_version", "artifacts", "attempts", "projects", "results", "runs", "tests"}
+TABLES = {
+    "alembic_version",
+    "artifacts",
+    "attempts",
+    "deliveries",
+    "ingest_batches",
+    "projects",
+    "results",
+    "runs",
+    "tests",
+    "tokens",
+    "webhooks",
+}
 
 
 def _tables(store: Store) -> set[str]:

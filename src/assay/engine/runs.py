@@ -24,6 +24,7 @@ from assay.checks import slug
 from assay.model import (
     Attempt,
     AttemptFinished,
+    AttemptStarted,
     CommandTest,
     Event,
     Failure,
@@ -71,9 +72,15 @@ def execute(
     options: RunOptions,
     handlers: Sequence[Handler] = (),
     sandbox: Sandbox | None = None,
+    cancel: Cancellation | None = None,
 ) -> RunResult:
-    """Run `tests` and return their results in the order given."""
-    return _Run(tests, options, handlers, sandbox or ProcessSandbox()).execute()
+    """Run `tests` and return their results in the order given.
+
+    `cancel`, cancelled from any thread, stops the run as Ctrl-C would: running
+    tests are killed with their process trees, the rest are skipped. The
+    engine closes it when the run is over.
+    """
+    return _Run(tests, options, handlers, sandbox or ProcessSandbox(), cancel).execute()
 
 
 @dataclass(slots=True)
@@ -92,13 +99,14 @@ class _Run:
         options: RunOptions,
         handlers: Sequence[Handler],
         sandbox: Sandbox,
+        cancel: Cancellation | None = None,
     ) -> None:
         self.tests = list(tests)
         self.options = options
         self.handlers = handlers
         self.sandbox = sandbox
         self.runner = CommandRunner(sandbox, options.runner)
-        self.cancel = Cancellation()
+        self.cancel = cancel or Cancellation()
         self.results: dict[int, Result] = {}
         self.active: dict[int, _Active] = {}
         self.waiting_on = dict.fromkeys(range(len(self.tests)), 0)
@@ -154,6 +162,8 @@ class _Run:
     def _loop(self, workspaces: Workspaces, deadline: float | None) -> None:
         while len(self.results) < len(self.tests):
             try:
+                if self.cancel.cancelled and self.interrupted is None:
+                    self._cancelled()
                 self._start_ready(workspaces)
                 if self.active:
                     self._advance(self._wait(deadline), workspaces)
@@ -171,6 +181,8 @@ class _Run:
             return list(self.active)
         poller = select.poll()
         polled: dict[int, int] = {}  # descriptor -> test
+        if not self.cancel.cancelled:  # once cancelled it stays readable: the loop would spin
+            poller.register(self.cancel.fileno(), select.POLLIN)  # a cancel from another thread
         wakes: dict[int, float] = {}  # test -> when it is due without an event
         for index, active in self.active.items():
             execution = active.started.execution
@@ -238,6 +250,15 @@ class _Run:
             started = self._start(index, number, workspaces)
             if not isinstance(started, Attempt):
                 self.active[index] = _Active(index, started, attempts)
+                workspace = started.workspace
+                self.emit(
+                    AttemptStarted(
+                        started.test,
+                        number,
+                        f"/proc/self/fd/{workspace.stdout}",
+                        f"/proc/self/fd/{workspace.stderr}",
+                    )
+                )
                 return
             if self._record(index, attempts, started):
                 return
@@ -296,6 +317,15 @@ class _Run:
         for index in range(len(self.tests)):
             if index not in self.results and index not in self.active:
                 self._skip(index, reason)
+
+    def _cancelled(self) -> None:
+        """Stop because another thread cancelled the run (a server's cancel request)."""
+        reason = self.cancel.reason or INTERRUPTED
+        self.interrupted = f"cancelled: {reason}"
+        self.unheeded_cancel = True
+        for index in range(len(self.tests)):
+            if index not in self.results and index not in self.active:
+                self._skip(index, self.interrupted)
 
     def _finish(self, index: int, result: Result) -> None:
         self.results[index] = result

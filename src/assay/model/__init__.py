@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from assay.model.events import (
     AttemptFinished,
+    AttemptStarted,
     Event,
     RunFinished,
     RunStarted,
@@ -27,6 +28,7 @@ from assay.model.tests import CommandTest, FileSpec, Limits, Location
 __all__ = [
     "Attempt",
     "AttemptFinished",
+    "AttemptStarted",
     "CommandTest",
     "Event",
     "ExitExpectation",

@@ -2,7 +2,9 @@
 
 Events are past tense and immutable. The engine emits them from one thread,
 in a well-defined order: `RunStarted`, then for each test `TestStarted`,
-one `AttemptFinished` per attempt and `TestFinished`, then `RunFinished`.
+`AttemptStarted` and `AttemptFinished` for each attempt (an attempt that
+ends at once, such as a missing program, has no `AttemptStarted`) and
+`TestFinished`, then `RunFinished`.
 """
 
 from __future__ import annotations
@@ -34,6 +36,21 @@ class TestStarted:
 
 
 @dataclass(frozen=True, slots=True)
+class AttemptStarted:
+    """An attempt's process is running; its output grows in two files until it finishes.
+
+    `stdout` and `stderr` are paths in this process (`/proc/self/fd/N` for
+    pooled files) that can be read while the attempt runs, and only until
+    `AttemptFinished`: after that the files are reused for other tests.
+    """
+
+    test: CommandTest
+    number: int
+    stdout: str
+    stderr: str
+
+
+@dataclass(frozen=True, slots=True)
 class AttemptFinished:
     """One attempt of a test ended; more may follow if it has retries left."""
 
@@ -57,4 +74,6 @@ class RunFinished:
     result: RunResult
 
 
-Event: TypeAlias = RunStarted | TestStarted | AttemptFinished | TestFinished | RunFinished
+Event: TypeAlias = (
+    RunStarted | TestStarted | AttemptStarted | AttemptFinished | TestFinished | RunFinished
+)

@@ -64,11 +64,12 @@ def _result(result: Result) -> dict[str, Any]:
         "flaky": result.flaky,
         "reason": result.reason,
         "duration": round(result.duration, 6),
-        "attempts": [_attempt(a) for a in result.attempts],
+        "attempts": [attempt_document(a) for a in result.attempts],
     }
 
 
-def _attempt(attempt: Attempt) -> dict[str, Any]:
+def attempt_document(attempt: Attempt) -> dict[str, Any]:
+    """One attempt as the JSON report (and the server's wire format) writes it."""
     return {
         "number": attempt.number,
         "outcome": attempt.outcome.value,

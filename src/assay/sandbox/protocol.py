@@ -7,7 +7,9 @@ default; `bwrap` and `container` sandboxes implement the same protocol.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -60,6 +62,7 @@ class Cancellation:
     def __init__(self) -> None:
         self._read, self._write = os.pipe()
         os.set_blocking(self._write, False)
+        self._lock = threading.Lock()
         self.reason: str | None = None
 
     def fileno(self) -> int:
@@ -70,7 +73,10 @@ class Cancellation:
         """Cancel everything still running, for `reason`."""
         if self.reason is None:
             self.reason = reason
-            os.write(self._write, b"x")
+            # Another thread may cancel a run just as it ends and closes this.
+            with self._lock, contextlib.suppress(OSError):
+                if self._write >= 0:
+                    os.write(self._write, b"x")
 
     @property
     def cancelled(self) -> bool:
@@ -78,9 +84,12 @@ class Cancellation:
         return self.reason is not None
 
     def close(self) -> None:
-        """Release the descriptors."""
-        for fd in (self._read, self._write):
-            os.close(fd)
+        """Release the descriptors (once; closing again does nothing)."""
+        with self._lock:
+            fds, self._read, self._write = (self._read, self._write), -1, -1
+        for fd in fds:
+            if fd >= 0:
+                os.close(fd)
 
 
 class Execution(Protocol):

@@ -46,13 +46,15 @@ class Recorder:
         options: dict[str, Any] | None = None,
         checkout: Path | None = None,
         clock: Callable[[], float] = time.time,
+        run_id: int | None = None,
     ) -> None:
         self.store = store
         self.trigger = trigger
         self.options = options
         self.checkout = checkout
         self.clock = clock
-        self.run_id: int | None = None
+        self.run_id = run_id
+        """The run's id: given for a run queued beforehand, else known once it is written."""
         self.error: str | None = None
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -112,7 +114,10 @@ class Recorder:
             commit=git.commit,
             options=self.options,
         )
-        self.run_id = writes.start_run(connection, project, info)
+        if self.run_id is None:
+            self.run_id = writes.start_run(connection, project, info)
+        else:
+            writes.begin_run(connection, self.run_id, info)
         connection.commit()
         self._project = project
         self._dirty: bool | None = None

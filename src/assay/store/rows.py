@@ -91,6 +91,8 @@ class RunRow(Base):
     skipped: Mapped[int] = mapped_column(Integer, default=0)
     flaky: Mapped[int] = mapped_column(Integer, default=0)
     reason: Mapped[str | None] = mapped_column(Text)
+    key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    """A remote reporter's own id for the run, so that a retried start is not a second run."""
 
 
 class ResultRow(Base):
@@ -159,3 +161,60 @@ class ArtifactRow(Base):
     size: Mapped[int] = mapped_column(Integer)
     media_type: Mapped[str] = mapped_column(String(100), default="text/plain")
     created_at: Mapped[float] = mapped_column(Float)
+
+
+class TokenRow(Base):
+    """An API token of the server: only its SHA-256 is kept, with its scopes."""
+
+    __tablename__ = "tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[float] = mapped_column(Float)
+    last_used_at: Mapped[float | None] = mapped_column(Float)
+    revoked_at: Mapped[float | None] = mapped_column(Float)
+
+
+class WebhookRow(Base):
+    """Where the server sends notifications of run events, and how to sign them."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    events: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(String(200))
+    format: Mapped[str] = mapped_column(String(20), default="json")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class DeliveryRow(Base):
+    """One attempt to deliver one webhook event, kept so that failures can be seen."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_webhook", "webhook_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(50))
+    event_id: Mapped[str] = mapped_column(String(64))
+    attempt: Mapped[int] = mapped_column(Integer)
+    at: Mapped[float] = mapped_column(Float)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    duration: Mapped[float] = mapped_column(Float, default=0.0)
+    delivered: Mapped[bool] = mapped_column(Boolean, default=False)
+    payload: Mapped[str] = mapped_column(Text)
+
+
+class IngestBatchRow(Base):
+    """A batch of a remote run's events that the server has written: retries are skipped."""
+
+    __tablename__ = "ingest_batches"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    received_at: Mapped[float] = mapped_column(Float)

@@ -145,15 +145,25 @@ def project_id(connection: Connection, name: str, now: float) -> int:
     return int(connection.query("SELECT id FROM projects WHERE name = :name", {"name": name})[0][0])
 
 
-def start_run(connection: Connection, project: int, info: RunInfo) -> int:
-    """Insert a run with status `running`; returns its id."""
+def start_run(
+    connection: Connection,
+    project: int,
+    info: RunInfo,
+    *,
+    status: str = "running",
+    key: str | None = None,
+) -> int:
+    """Insert a run with status `running` (or `queued`, to be started later); returns its id."""
     rows = connection.query(
         "INSERT INTO runs (project_id, status, trigger, source, host, pid, branch, "
         '"commit", dirty, options, started_at, total, passed, failed, errors, timeouts, '
-        "skipped, flaky) VALUES (:project_id, 'running', :trigger, :source, :host, :pid, "
-        ":branch, :commit, :dirty, :options, :started_at, 0, 0, 0, 0, 0, 0, 0) RETURNING id",
+        "skipped, flaky, key) VALUES (:project_id, :status, :trigger, :source, :host, :pid, "
+        ":branch, :commit, :dirty, :options, :started_at, 0, 0, 0, 0, 0, 0, 0, :key) "
+        "RETURNING id",
         {
             "project_id": project,
+            "status": status,
+            "key": key,
             "trigger": info.trigger,
             "source": info.source,
             "host": info.host,
@@ -166,6 +176,22 @@ def start_run(connection: Connection, project: int, info: RunInfo) -> int:
         },
     )
     return int(rows[0][0])
+
+
+def begin_run(connection: Connection, run_id: int, info: RunInfo) -> None:
+    """Start a `queued` run: it is `running` from now, on this host and process."""
+    connection.execute(
+        "UPDATE runs SET status = 'running', started_at = :started_at, host = :host, "
+        'pid = :pid, branch = :branch, "commit" = :commit WHERE id = :id',
+        {
+            "started_at": info.started_at,
+            "host": info.host,
+            "pid": info.pid,
+            "branch": info.branch,
+            "commit": info.commit,
+            "id": run_id,
+        },
+    )
 
 
 def set_dirty(connection: Connection, run_id: int, dirty: bool | None) -> None:
@@ -290,7 +316,8 @@ def mark_interrupted(connection: Connection, host: str) -> int:
     stale = [
         run_id
         for run_id, pid in connection.query(
-            "SELECT id, pid FROM runs WHERE status = 'running' AND host = :host", {"host": host}
+            "SELECT id, pid FROM runs WHERE status IN ('running', 'queued') AND host = :host",
+            {"host": host},
         )
         if pid is None or not _alive(int(pid))
     ]
