@@ -2,4 +2,9 @@
 
 from __future__ import annotations
 
-pytest_plugins = ("fixtures.projects", "fixtures.reports", "fixtures.databases")
+pytest_plugins = (
+    "fixtures.projects",
+    "fixtures.reports",
+    "fixtures.databases",
+    "fixtures.server",
+)

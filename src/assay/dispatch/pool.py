@@ -7,15 +7,18 @@ its own loop thread, so a small pool runs many tests at once.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import warnings
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from assay.api import collect, execute_recorded, open_store
 from assay.config import Settings
 from assay.dispatch.requests import Observe, RunRequest, Suites
+from assay.engine import Handler
 from assay.model import CommandTest
 from assay.sandbox import Cancellation
 from assay.store import writes
@@ -27,6 +30,7 @@ class _Job:
     run_id: int
     tests: list[CommandTest]
     request: RunRequest
+    handlers: Sequence[Handler]
     cancel: Cancellation = field(default_factory=Cancellation)
     started: bool = False
 
@@ -35,11 +39,18 @@ class InProcessPool:
     """Executes runs on `workers` threads; `observe` adds handlers to each run (live feeds)."""
 
     def __init__(
-        self, settings: Settings, *, workers: int = 2, observe: Observe | None = None
+        self,
+        settings: Settings,
+        *,
+        workers: int = 2,
+        observe: Observe | None = None,
+        finished: Callable[[int, str | None], None] | None = None,
     ) -> None:
         self.settings = settings.merge(record=True)
         self.suites = Suites.of(settings)
         self.observe = observe
+        self.finished = finished
+        """Called with a run's id once it is stored, and a reason if it never ran."""
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="assay-run")
         self._jobs: dict[int, _Job] = {}
         self._lock = threading.Lock()
@@ -51,14 +62,28 @@ class InProcessPool:
         settings = self.settings.merge(jobs=request.jobs, timeout=request.timeout)
         tests = collect([path], keyword=request.keyword, tags=request.tags, settings=settings)
         run_id = self._queue(request)
-        job = _Job(run_id, tests, request)
+        # Observers see the run from the moment it is queued (a live feed is open at once).
+        handlers = self.observe(run_id) if self.observe else ()
+        job = _Job(run_id, tests, request, handlers)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the dispatcher is closed")
             self._jobs[run_id] = job
-        future: Future[None] = self._executor.submit(self._execute, job, settings)
+        future: Future[None] = self._executor.submit(self._run, job, settings)
         future.add_done_callback(lambda _: self._forget(run_id))
         return run_id
+
+    def _run(self, job: _Job, settings: Settings) -> None:
+        reason: str | None = None
+        try:
+            reason = self._execute(job, settings)
+        except Exception as error:  # a bug: the run is closed, and the pool carries on
+            reason = f"internal error: {type(error).__name__}: {error}"
+            with contextlib.suppress(Exception):
+                self._finish_unstarted(job, reason)
+        finally:
+            if self.finished is not None:
+                self.finished(job.run_id, reason)
 
     def _queue(self, request: RunRequest) -> int:
         store = open_store(self.settings)
@@ -80,29 +105,33 @@ class InProcessPool:
             store.close()
         return run_id
 
-    def _execute(self, job: _Job, settings: Settings) -> None:
+    def _execute(self, job: _Job, settings: Settings) -> str | None:
+        """Run a job; the reason it did not run, if it did not."""
         with self._lock:
             job.started = True
         if job.cancel.cancelled:
-            self._finish_unstarted(job)
+            reason = f"cancelled: {job.cancel.reason}"
+            self._finish_unstarted(job, reason)
             job.cancel.close()  # the engine closes it for a run that starts
-            return
-        handlers = self.observe(job.run_id) if self.observe else ()
+            return reason
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a server has no one to show warnings to
             _, recorder = execute_recorded(
                 job.tests,
                 settings,
-                handlers,
+                job.handlers,
                 trigger=job.request.trigger,
                 options=job.request.options(),
                 run_id=job.run_id,
                 cancel=job.cancel,
             )
         if recorder is not None and recorder.error:
-            self._finish_unstarted(job, f"the run could not be recorded: {recorder.error}")
+            reason = f"the run could not be recorded: {recorder.error}"
+            self._finish_unstarted(job, reason)
+            return reason
+        return None
 
-    def _finish_unstarted(self, job: _Job, reason: str | None = None) -> None:
+    def _finish_unstarted(self, job: _Job, reason: str) -> None:
         """Close a run that never ran (cancelled while queued) or was not recorded."""
         store = open_store(self.settings)
         connection = store.connect()
@@ -113,7 +142,7 @@ class InProcessPool:
                 job.run_id,
                 finished_at=now,
                 duration=0.0,
-                interrupted=reason or f"cancelled: {job.cancel.reason}",
+                interrupted=reason,
             )
             connection.commit()
         finally:

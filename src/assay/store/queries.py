@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import desc, func, select
+from sqlalchemy import desc, func, select, tuple_
 
 from assay.errors import NotFoundError
 from assay.model import Outcome
@@ -142,8 +142,17 @@ def list_runs(
     branch: str | None = None,
     trigger: str | None = None,
     before: int | None = None,
+    since: float | None = None,
+    until: float | None = None,
+    after: tuple[float, int] | None = None,
+    oldest_first: bool = False,
 ) -> list[StoredRun]:
-    """The project's most recent runs, newest first (`before`: ids below this one)."""
+    """The project's runs, newest first (or oldest first), filtered.
+
+    `before`: only ids below this one. `since`/`until`: started in that
+    range (epoch seconds, inclusive/exclusive). `after` is a keyset cursor,
+    the `(started_at, id)` of the last run of the previous page.
+    """
     query = _runs_query().where(ProjectRow.name == store.project)
     for column, value in (
         (RunRow.status, status),
@@ -154,9 +163,87 @@ def list_runs(
             query = query.where(column == value)
     if before is not None:
         query = query.where(RunRow.id < before)
-    query = query.order_by(desc(RunRow.started_at), desc(RunRow.id)).limit(limit)
+    if since is not None:
+        query = query.where(RunRow.started_at >= since)
+    if until is not None:
+        query = query.where(RunRow.started_at < until)
+    key = tuple_(RunRow.started_at, RunRow.id)
+    if after is not None:
+        query = query.where(key > tuple_(*after) if oldest_first else key < tuple_(*after))
+    order = (RunRow.started_at, RunRow.id)
+    query = query.order_by(*(order if oldest_first else (desc(c) for c in order))).limit(limit)
     with store.engine.connect() as connection:
         return [_run(row) for row in connection.execute(query)]
+
+
+def run_project(store: Store, run_id: int) -> str:
+    """The name of the project run `run_id` belongs to; `NotFoundError` if there is no such run."""
+    query = select(ProjectRow.name).join(RunRow, RunRow.project_id == ProjectRow.id)
+    with store.engine.connect() as connection:
+        name = connection.execute(query.where(RunRow.id == run_id)).scalar()
+    if name is None:
+        raise NotFoundError(f"no run {run_id}")
+    return str(name)
+
+
+def list_projects(store: Store) -> list[tuple[str, int, datetime | None]]:
+    """Every project: its name, how many runs it has, and when the last one started."""
+    query = (
+        select(ProjectRow.name, func.count(RunRow.id), func.max(RunRow.started_at))
+        .outerjoin(RunRow, RunRow.project_id == ProjectRow.id)
+        .group_by(ProjectRow.id, ProjectRow.name)
+        .order_by(ProjectRow.name)
+    )
+    with store.engine.connect() as connection:
+        return [(name, int(n), when(last)) for name, n, last in connection.execute(query)]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTest:
+    """A test as history knows it: identity and when it was first and last seen."""
+
+    __test__ = False
+
+    key: str
+    name: str
+    suite: str
+    kind: str
+    file: str | None
+    line: int | None
+    first_seen: datetime
+    last_seen: datetime
+
+
+def list_tests(
+    store: Store, *, search: str | None = None, after: str | None = None, limit: int = 50
+) -> list[StoredTest]:
+    """The project's tests by id; `after` is the id of the previous page's last test."""
+    query = (
+        select(TestRow)
+        .join(ProjectRow, ProjectRow.id == TestRow.project_id)
+        .where(ProjectRow.name == store.project)
+        .order_by(TestRow.key)
+        .limit(limit)
+    )
+    if search:
+        query = query.where(TestRow.key.contains(search, autoescape=True))
+    if after is not None:
+        query = query.where(TestRow.key > after)
+    with store.engine.connect() as connection:
+        rows = connection.execute(query).scalars().all()
+    return [
+        StoredTest(
+            r.key,
+            r.name,
+            r.suite,
+            r.kind,
+            r.file,
+            r.line,
+            datetime.fromtimestamp(r.first_seen, UTC),
+            datetime.fromtimestamp(r.last_seen, UTC),
+        )
+        for r in rows
+    ]
 
 
 def resolve_run(store: Store, ref: str) -> int:
@@ -205,8 +292,14 @@ def results(
     limit: int | None = None,
     offset: int = 0,
     with_attempts: bool = False,
+    after: tuple[float, int] | int | None = None,
+    slowest_first: bool = False,
 ) -> list[StoredResult]:
-    """A run's results in report order, optionally filtered, with or without attempts."""
+    """A run's results in report order (or slowest first), filtered, with or without attempts.
+
+    `after` is a keyset cursor: the previous page's last position, or its
+    `(duration, position)` when slowest first.
+    """
     query = (
         select(
             ResultRow.__table__,
@@ -219,8 +312,19 @@ def results(
         )
         .join(TestRow, TestRow.id == ResultRow.test_id)
         .where(ResultRow.run_id == run_id)
-        .order_by(ResultRow.position)
     )
+    if slowest_first:
+        query = query.order_by(desc(ResultRow.duration), ResultRow.position)
+        if isinstance(after, tuple):
+            duration, position = after
+            query = query.where(
+                (ResultRow.duration < duration)
+                | ((ResultRow.duration == duration) & (ResultRow.position > position))
+            )
+    else:
+        query = query.order_by(ResultRow.position)
+        if isinstance(after, int):
+            query = query.where(ResultRow.position > after)
     if outcomes:
         query = query.where(ResultRow.outcome.in_(list(outcomes)))
     if search:

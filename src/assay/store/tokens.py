@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -49,7 +50,7 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def check_scopes(scopes: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+def check_scopes(scopes: Sequence[str]) -> tuple[str, ...]:
     """`scopes` in canonical order; `UsageError` naming an unknown one."""
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown or not scopes:
@@ -61,9 +62,7 @@ def check_scopes(scopes: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     return tuple(s for s in SCOPES if s in scopes)
 
 
-def create_token(
-    store: Store, name: str, scopes: list[str] | tuple[str, ...]
-) -> tuple[TokenInfo, str]:
+def create_token(store: Store, name: str, scopes: Sequence[str]) -> tuple[TokenInfo, str]:
     """Make a token; returns it and its secret, which is not kept."""
     ordered = check_scopes(scopes)
     if not name.strip() or len(name) > 100:

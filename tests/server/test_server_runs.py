@@ -1,0 +1,150 @@
+"""Starting, following, reading and cancelling runs through the API, on a real server."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from fixtures.server import LiveServer
+
+
+def events_of(server: LiveServer, run_id: int, **params: int) -> list[tuple[int, str, dict]]:
+    """Every event of a run's stream, read until it ends."""
+    found = []
+    with server.client("read") as client, client.stream(
+        "GET", f"/api/v1/runs/{run_id}/events", params=params
+    ) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        seq, kind = 0, ""
+        for line in response.iter_lines():
+            if line.startswith("id: "):
+                seq = int(line[4:])
+            elif line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: "):
+                found.append((seq, kind, json.loads(line[6:])))
+    return found
+
+
+def test_a_started_run_executes_is_streamed_and_stored(server: LiveServer) -> None:
+    with server.client("run") as client:
+        created = client.post("/api/v1/runs", json={"suite": "suites"})
+    assert created.status_code == 202, created.text
+    run_id = created.json()["id"]
+    assert created.headers["location"] == f"/api/v1/runs/{run_id}"
+
+    events = events_of(server, run_id)
+    kinds = [kind for _, kind, _ in events]
+    assert kinds[0] == "run.started" and kinds[-1] == "run.finished"
+    assert [seq for seq, _, _ in events] == list(range(1, len(events) + 1))
+    assert kinds.count("test.finished") == 3
+
+    run = server.wait_for_run(run_id)
+    assert (run["status"], run["passed"], run["failed"], run["trigger"]) == (
+        "failed",
+        2,
+        1,
+        "server",
+    )
+    with server.client("read") as client:
+        failed = client.get(
+            f"/api/v1/runs/{run_id}/results", params={"outcome": "failed", "attempts": "true"}
+        ).json()
+    (result,) = failed["items"]
+    assert result["name"] == "wants yes"
+    assert "-yes\n+nope" in result["attempts"][0]["failures"][0]["diff"]
+
+
+def test_a_client_resumes_from_the_last_event_it_saw(server: LiveServer) -> None:
+    with server.client("run") as client:
+        run_id = client.post("/api/v1/runs", json={"suite": "suites"}).json()["id"]
+    everything = events_of(server, run_id)
+    resumed = events_of(server, run_id, after=4)
+    assert resumed == everything[4:]
+
+
+def test_results_page_by_cursor_in_report_order(server: LiveServer) -> None:
+    with server.client("run") as client:
+        run_id = client.post("/api/v1/runs", json={"suite": "suites"}).json()["id"]
+    server.wait_for_run(run_id)
+    names, cursor = [], None
+    with server.client("read") as client:
+        while True:
+            page = client.get(
+                f"/api/v1/runs/{run_id}/results",
+                params={"limit": 2, **({"cursor": cursor} if cursor else {})},
+            ).json()
+            names += [r["name"] for r in page["items"]]
+            cursor = page["next"]
+            if cursor is None:
+                break
+    assert names == ["says hello", "counts slowly", "wants yes"]
+
+
+def test_cancelling_a_run_kills_its_tests(server: LiveServer) -> None:
+    server.write_suite(
+        "slow.assay.yaml",
+        """\
+        tests:
+          - name: sleeps
+            run: sleep 60
+        """,
+    )
+    with server.client("run") as client:
+        run_id = client.post("/api/v1/runs", json={"suite": "suites/slow.assay.yaml"}).json()["id"]
+        deadline = time.monotonic() + 30
+        while client.get(f"/api/v1/runs/{run_id}").json()["status"] != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        cancelled = client.post(f"/api/v1/runs/{run_id}/cancel")
+    assert cancelled.status_code == 202
+    run = server.wait_for_run(run_id, timeout=30)
+    assert run["status"] == "interrupted"
+    assert run["reason"] == "cancelled: cancelled by a user"
+
+
+@pytest.mark.parametrize(
+    ("suite", "status", "code"),
+    [
+        ("nowhere", 404, "not_found"),
+        ("../../etc", 404, "not_found"),
+        ("suites/../../project", 404, "not_found"),
+    ],
+    ids=["unknown", "outside", "dotdot"],
+)
+def test_only_registered_suites_can_be_started(
+    sqlite_server: LiveServer, suite: str, status: int, code: str
+) -> None:
+    with sqlite_server.client("run") as client:
+        response = client.post("/api/v1/runs", json={"suite": suite})
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+
+
+def test_a_malformed_suite_is_a_422_naming_the_line(sqlite_server: LiveServer) -> None:
+    sqlite_server.write_suite("broken.assay.yaml", "tests:\n  - name: x\n    runn: true\n")
+    with sqlite_server.client("run") as client:
+        response = client.post("/api/v1/runs", json={"suite": "suites/broken.assay.yaml"})
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "invalid_spec"
+    assert "broken.assay.yaml:3" in error["message"]
+
+
+def test_health_readiness_and_metrics(sqlite_server: LiveServer) -> None:
+    with sqlite_server.client() as client:
+        assert client.get("/healthz").json() == {"status": "ok", "detail": None}
+        assert client.get("/readyz").json() == {"status": "ok", "detail": None}
+        metrics = client.get("/metrics")
+    assert metrics.status_code == 200
+    for name in (
+        "assay_runs",
+        "assay_tests",
+        "assay_run_duration_seconds",
+        "assay_queue_depth",
+        "assay_http_request_duration_seconds",
+    ):
+        assert f"# TYPE {name}" in metrics.text
