@@ -89,10 +89,7 @@ def _start(
     holder: dict[str, AppState] = {}
 
     def finished(run_id: int, reason: str | None) -> None:
-        state = holder["state"]
-        state.hub.close_feed(run_id, reason)
-        if state.notifier is not None:
-            state.notifier.run_finished(run_id)
+        holder["state"].run_finished(run_id, reason)
 
     pool = None
     if dispatcher is None:
@@ -115,7 +112,6 @@ def _start(
         suites=Suites.of(settings),
     )
     holder["state"] = state
-    state.extra["finished"] = finished
     return state
 
 

@@ -31,6 +31,15 @@ class AppState:
     """Sends webhooks (`assay.server.notify.Notifier`)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def run_finished(self, run_id: int, reason: str | None = None) -> None:
+        """A run is stored with its final status: end its live feed, send its webhooks.
+
+        Safe to call from any thread (the dispatcher's workers call it).
+        """
+        self.hub.close_feed(run_id, reason)
+        if self.notifier is not None:
+            self.notifier.run_finished(run_id)
+
     def project_store(self, project: str | None) -> Store:
         """The store seen as `project` (default: the server's own); one engine for all."""
         if project is None or project == self.store.project:
