@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     from assay.cli import data as data_commands
     from assay.cli import history as history_commands
     from assay.cli import run as run_command
+    from assay.cli import serve as serve_commands
 
     parser = _Parser(
         prog="assay",
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_command.add_parser(commands)
     history_commands.add_parsers(commands)
     data_commands.add_parsers(commands)
+    serve_commands.add_parsers(commands)
     return parser
 
 
