@@ -9,6 +9,8 @@ must show at least one result that did not pass.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 import pytest
 
 from fixtures.projects import require_program, run_assay
+from fixtures.server import LiveServer
 
 ROOT = Path(__file__).parents[1]
 EXAMPLES = ROOT / "examples"
@@ -112,3 +115,38 @@ def test_history_examples_import_and_report(
     html = run_assay(("report", "html", "last", "-o", str(tmp_path / "r.html")), tmp_path, env)
     assert html.code == 0, html
     assert "<html" in (tmp_path / "r.html").read_text()
+
+
+def test_the_server_client_example_starts_and_follows_a_run(sqlite_server: LiveServer) -> None:
+    sqlite_server.write_suite("grep.assay.yaml", (EXAMPLES / "grep.assay.yaml").read_text())
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(EXAMPLES / "server" / "follow_run.py"),
+            sqlite_server.url,
+            "suites/grep.assay.yaml",
+            "--token",
+            sqlite_server.token("run"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].endswith("queued") and lines[1].startswith("run started: ")
+    assert any(line.startswith("PASSED  suites/grep.assay.yaml::") for line in lines)
+    assert lines[-1].endswith(" passed")
+
+
+def test_the_server_client_example_reports_a_refused_run(sqlite_server: LiveServer) -> None:
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "server" / "follow_run.py"), sqlite_server.url, "nope"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == "cannot start the run: a valid token is needed"
