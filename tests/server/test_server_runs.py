@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
+import psutil
 import pytest
 
-from fixtures.server import LiveServer
+from fixtures.databases import database
+from fixtures.server import LiveServer, live_server
 
 
 def events_of(server: LiveServer, run_id: int, **params: int) -> list[tuple[int, str, dict]]:
     """Every event of a run's stream, read until it ends."""
     found = []
-    with server.client("read") as client, client.stream(
-        "GET", f"/api/v1/runs/{run_id}/events", params=params
-    ) as response:
+    with (
+        server.client("read") as client,
+        client.stream("GET", f"/api/v1/runs/{run_id}/events", params=params) as response,
+    ):
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         seq, kind = 0, ""
@@ -90,7 +94,10 @@ def test_cancelling_a_run_kills_its_tests(server: LiveServer) -> None:
         """\
         tests:
           - name: sleeps
-            run: sleep 60
+            run: sh -c 'sleep 61.25 & sleep 61.25; wait'
+          - name: never starts
+            needs: [sleeps]
+            run: "true"
         """,
     )
     with server.client("run") as client:
@@ -104,6 +111,9 @@ def test_cancelling_a_run_kills_its_tests(server: LiveServer) -> None:
     run = server.wait_for_run(run_id, timeout=30)
     assert run["status"] == "interrupted"
     assert run["reason"] == "cancelled: cancelled by a user"
+    assert (run["errors"], run["skipped"]) == (1, 1)
+    left = [p.pid for p in psutil.process_iter(["cmdline"]) if "61.25" in (p.info["cmdline"] or [])]
+    assert left == [], "the cancelled test left processes behind"
 
 
 @pytest.mark.parametrize(
@@ -148,3 +158,81 @@ def test_health_readiness_and_metrics(sqlite_server: LiveServer) -> None:
         "assay_http_request_duration_seconds",
     ):
         assert f"# TYPE {name}" in metrics.text
+
+
+def test_a_queued_run_can_be_cancelled_before_it_starts(tmp_path: Path) -> None:
+    with database("sqlite", tmp_path) as url, live_server(tmp_path / "p", url, workers=1) as live:
+        live.write_suite("slow.assay.yaml", "tests:\n  - name: sleeps\n    run: sleep 30\n")
+        with live.client("run") as client:
+            first = client.post("/api/v1/runs", json={"suite": "suites/slow.assay.yaml"}).json()
+            second = client.post("/api/v1/runs", json={"suite": "suites/slow.assay.yaml"}).json()
+            assert client.get(f"/api/v1/runs/{second['id']}").json()["status"] == "queued"
+            assert client.post(f"/api/v1/runs/{second['id']}/cancel").status_code == 202
+            assert client.post(f"/api/v1/runs/{first['id']}/cancel").status_code == 202
+        queued = live.wait_for_run(second["id"])
+        assert queued["status"] == "interrupted"
+        assert queued["total"] == 0
+        events = events_of(live, second["id"])
+        assert [kind for _, kind, _ in events] == ["run.finished"]
+        assert events[0][2]["interrupted"] == "cancelled: cancelled by a user"
+
+
+def test_cancelling_a_finished_run_changes_nothing(sqlite_server: LiveServer) -> None:
+    with sqlite_server.client("run") as client:
+        run_id = client.post("/api/v1/runs", json={"suite": "suites"}).json()["id"]
+        sqlite_server.wait_for_run(run_id)
+        response = client.post(f"/api/v1/runs/{run_id}/cancel")
+    assert response.status_code == 202
+    assert response.json()["status"] == "failed"
+
+
+def test_a_running_tests_output_streams_live_and_resumes(
+    sqlite_server: LiveServer, tmp_path: Path
+) -> None:
+    go = tmp_path / "go"
+    sqlite_server.write_suite(
+        "waits.assay.yaml",
+        f"""\
+        tests:
+          - name: waits for a file
+            run: sh -c 'echo first; while [ ! -e {go} ]; do sleep 0.02; done; echo second'
+        """,
+    )
+    with sqlite_server.client("run") as client:
+        run_id = client.post("/api/v1/runs", json={"suite": "suites/waits.assay.yaml"}).json()["id"]
+    log_url = f"/api/v1/runs/{run_id}/results/0/log"
+    seen: list[tuple[str, dict]] = []
+    with sqlite_server.client("read") as client:
+        with client.stream("GET", f"/api/v1/runs/{run_id}/events") as events:
+            for line in events.iter_lines():
+                if line == "event: attempt.started":
+                    break
+        with client.stream("GET", log_url) as stream:
+            kind = ""
+            for line in stream.iter_lines():
+                if line.startswith("event: "):
+                    kind = line[7:]
+                elif line.startswith("data: "):
+                    seen.append((kind, json.loads(line[6:])))
+                    if kind == "log" and "first" in seen[-1][1]["text"]:
+                        # Resuming from the offset just read starts after it.
+                        offset = seen[-1][1]["offset"]
+                        with client.stream("GET", log_url, params={"after": offset}) as again:
+                            go.touch()
+                            resumed = [
+                                json.loads(line[6:])
+                                for line in again.iter_lines()
+                                if line.startswith("data: ")
+                            ]
+                    if kind == "end":
+                        break
+    assert seen[0] == ("log", {"attempt": 1, "text": "first\n", "offset": 6})
+    assert "".join(r.get("text", "") for r in resumed) == "second\n"
+    assert seen[-1][0] == "end"
+    run = sqlite_server.wait_for_run(run_id)
+    assert run["status"] == "passed"
+    with sqlite_server.client("read") as client:
+        ended = client.get(log_url).text
+    # A late watcher of a test that just ended still gets its whole output, then the end.
+    assert '"text": "first\\nsecond\\n"' in ended
+    assert ended.endswith('event: end\ndata: {"offset": 13}\n\n')

@@ -31,8 +31,14 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from assay.model import AttemptFinished, AttemptStarted, Event, RunFinished
+from assay.model import AttemptFinished, AttemptStarted, Event, Output, RunFinished
 from assay.reports.wire import Encoder
+
+ENDED_KEPT = 16
+"""Ended attempts per run whose output a late log watcher can still finish reading."""
+
+FEEDS_KEPT = 8
+"""Finished runs whose ended attempts' output is kept (see `ENDED_KEPT`)."""
 
 LOG_TAIL = 4096
 """Characters of each output kept in a live event; the whole log is in the store."""
@@ -139,6 +145,7 @@ class Hub:
         """Sees every batch published to any channel (metrics count outcomes from it)."""
         self._channels: OrderedDict[int, Channel] = OrderedDict()
         self._feeds: dict[int, LiveFeed] = {}
+        self._closed_feeds: list[int] = []  # oldest first
         self._lock = threading.Lock()
 
     def channel(self, run_id: int) -> Channel:
@@ -181,7 +188,11 @@ class Hub:
 
     def _done(self, run_id: int) -> None:
         with self._lock:
-            self._feeds.pop(run_id, None)
+            # A finished run's feed stays a little while: a log watcher may still be
+            # reading the end of its last tests' output.
+            self._closed_feeds.append(run_id)
+            while len(self._closed_feeds) > FEEDS_KEPT:
+                self._feeds.pop(self._closed_feeds.pop(0), None)
             self._evict()
 
     @property
@@ -193,11 +204,13 @@ class Hub:
 
 @dataclass(frozen=True, slots=True)
 class LogChunk:
-    """Text read from a running attempt's output, and where the next read starts."""
+    """Text read from an attempt's output, where the next read starts, and whether it ended."""
 
     number: int
     text: str
     offset: int
+    ended: bool = False
+    """The attempt is over and this is the last of its output that can be streamed."""
 
 
 class LiveFeed:
@@ -209,6 +222,9 @@ class LiveFeed:
         self.channel = hub.channel(run_id)
         self._encoder = Encoder()
         self._running: dict[int, AttemptStarted] = {}  # position -> attempt
+        # The output of recently ended attempts, for watchers still catching up: the files
+        # are reused by then, and the attempt's captured output has the rest.
+        self._ended: OrderedDict[int, tuple[int, dict[str, Output | None]]] = OrderedDict()
         self._final: dict[str, Any] | None = None
         self._lock = threading.Lock()
 
@@ -220,8 +236,15 @@ class LiveFeed:
                 self._running[wire["position"]] = event
         elif isinstance(event, AttemptFinished):
             # Before the event goes out: the files are about to be reused.
+            attempt = event.attempt
             with self._lock:
                 self._running.pop(wire["position"], None)
+                self._ended[wire["position"]] = (
+                    attempt.number,
+                    {"stdout": attempt.stdout, "stderr": attempt.stderr},
+                )
+                while len(self._ended) > ENDED_KEPT:
+                    self._ended.popitem(last=False)
         if isinstance(event, RunFinished):
             # Held back until the run is stored (`close`): a client that reloads the run
             # when it sees `run.finished` must find its final status.
@@ -243,7 +266,7 @@ class LiveFeed:
     def read_log(
         self, position: int, stream: str, offset: int, limit: int = 65536
     ) -> LogChunk | None:
-        """Up to `limit` bytes of a running attempt's output from `offset`; None once it ended.
+        """Up to `limit` bytes of an attempt's output from `offset`; None if none is known.
 
         The lock is held while reading: the engine's thread takes it before it
         reuses the file for another test.
@@ -251,7 +274,8 @@ class LiveFeed:
         with self._lock:
             attempt = self._running.get(position)
             if attempt is None:
-                return None
+                ended = self._ended.get(position)
+                return None if ended is None else _rest(*ended, stream, offset, limit)
             path = attempt.stdout if stream == "stdout" else attempt.stderr
             try:
                 fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
@@ -265,6 +289,19 @@ class LiveFeed:
         consumed = len(data) if len(data) < limit else _whole_characters(data)
         text = data[:consumed].decode("utf-8", "replace")
         return LogChunk(attempt.number, text, offset + consumed)
+
+
+def _rest(
+    number: int, outputs: dict[str, Output | None], stream: str, offset: int, limit: int
+) -> LogChunk:
+    """What is left after `offset` of an ended attempt's captured output."""
+    output = outputs.get(stream)
+    if output is None or output.truncated:  # the middle is gone: the whole log is stored
+        return LogChunk(number, "", offset, ended=True)
+    data = output.text.encode("utf-8")[offset : offset + limit]
+    consumed = len(data) if len(data) < limit else _whole_characters(data)
+    ended = offset + consumed >= output.size
+    return LogChunk(number, data[:consumed].decode("utf-8", "replace"), offset + consumed, ended)
 
 
 def _whole_characters(data: bytes) -> int:

@@ -24,7 +24,8 @@ from assay.reports.wire import record_document
 from assay.server.auth import Reader, require_stream
 from assay.server.errors import ERROR_RESPONSES
 from assay.server.live import Channel
-from assay.server.routes.runs import run_store
+from assay.server.routes.runs import Position, RunId, run_store
+from assay.server.schemas import MAX_ID
 from assay.server.state import AppState, state_of
 from assay.store import Store, queries
 
@@ -51,7 +52,7 @@ def _start(after: int | None, last_event_id: str | None) -> int:
     if after is not None:
         return after
     if last_event_id is not None and last_event_id.strip().isdecimal():
-        return int(last_event_id)
+        return min(int(last_event_id), MAX_ID)
     return 0
 
 
@@ -63,9 +64,9 @@ def _start(after: int | None, last_event_id: str | None) -> int:
 )
 async def run_events(
     request: Request,
-    run_id: int,
+    run_id: RunId,
     _: Reader,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """The run's events from `after` (or `Last-Event-ID`), then live ones until it finishes."""
@@ -160,11 +161,11 @@ def _replay(state: AppState, store: Store, run_id: int) -> Channel:
 )
 async def test_log(
     request: Request,
-    run_id: int,
-    position: int,
+    run_id: RunId,
+    position: Position,
     _: Reader,
     stream: Literal["stdout", "stderr"] = "stdout",
-    after: Annotated[int | None, Query(ge=0)] = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """A running attempt's output as `log` events (`id` is the byte offset), then `end`.
@@ -200,7 +201,11 @@ async def _tail(
             data = json.dumps({"attempt": chunk.number, "text": chunk.text, "offset": offset})
             yield f"id: {offset}\nevent: log\ndata: {data}\n\n".encode()
             idle = 0.0
-            continue
+            if not chunk.ended:
+                continue
+        if chunk.ended:
+            yield f"event: end\ndata: {json.dumps({'offset': offset})}\n\n".encode()
+            return
         await asyncio.sleep(0.2)
         idle += 0.2
         if idle >= state.config.heartbeat:
