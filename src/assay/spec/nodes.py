@@ -27,7 +27,6 @@ _NULL = "tag:yaml.org,2002:null"
 _FLOAT = "tag:yaml.org,2002:float"
 _SEQ = "tag:yaml.org,2002:seq"
 _MAP = "tag:yaml.org,2002:map"
-_constructor = SafeConstructor()
 Fields = dict[str, tuple[yaml.Node, yaml.Node]]
 
 
@@ -51,6 +50,10 @@ class NodeReader:
     def __init__(self, problems: Problems, scope: Scope) -> None:
         self.problems = problems
         self.scope = scope
+        # One per reader: a constructor remembers every node it built (for aliases), so a
+        # shared one would keep every file ever read alive in a long-lived process (the
+        # server), and it is not safe to share between threads.
+        self._constructor = SafeConstructor()
 
     def error(self, node: yaml.Node | None, message: str) -> None:
         """Record a problem at `node`."""
@@ -73,7 +76,7 @@ class NodeReader:
 
     def raw(self, node: yaml.Node) -> object:
         """The plain Python value of a node (mappings and lists included)."""
-        return _constructor.construct_object(node, deep=True)
+        return self._constructor.construct_object(node, deep=True)
 
     def data(self, node: yaml.Node) -> object:
         """Like `raw`, but every string is interpolated, with problems placed at that string."""
@@ -81,7 +84,7 @@ class NodeReader:
             return [self.data(item) for item in node.value]
         if isinstance(node, yaml.MappingNode) and node.tag == _MAP:
             # Resolve `<<` merge keys in place, as constructing the mapping would.
-            _constructor.flatten_mapping(node)
+            self._constructor.flatten_mapping(node)
             return {str(self.raw(key)): self.data(value) for key, value in node.value}
         if isinstance(node, yaml.ScalarNode) and node.tag == _STR:
             return self.text(node, str(node.value))
