@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import imports, memory, overhead, queries, sleepers, startup
+from benchmarks import imports, ingest, memory, overhead, queries, sleepers, startup
 
 BENCHMARKS = {
     "overhead": overhead.main,
@@ -18,6 +18,7 @@ BENCHMARKS = {
     "memory": memory.main,
     "imports": imports.main,
     "queries": queries.main,
+    "ingest": ingest.main,
 }
 
 

@@ -223,13 +223,15 @@ def import_results(
     format: str = "junit",
     partial: bool = False,
     settings: Settings | None = None,
+    source: str | None = None,
 ) -> Imported:
     """Store the results in foreign report files (JUnit XML, pytest report log) as one run.
 
     Files are streamed in bounded memory. A malformed or truncated file raises
     `ReportFormatError` (naming the file and line) and stores nothing, unless
     `partial` is set: then what was read before the problem is kept and the
-    run is marked `interrupted` with the reason.
+    run is marked `interrupted` with the reason. `source` is what the run
+    says it came from (default: the files' paths).
     """
     import time
 
@@ -253,7 +255,10 @@ def import_results(
         project = writes.project_id(connection, store.project, started)
         host, _ = host_pid()
         info = writes.RunInfo(
-            trigger="import", started_at=started, source=", ".join(map(str, files)), host=host
+            trigger="import",
+            started_at=started,
+            source=source or ", ".join(map(str, files)),
+            host=host,
         )
         run_id = writes.start_run(connection, project, info)
         # This thread reads and turns records into statements; the writer runs them.

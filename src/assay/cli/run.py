@@ -125,6 +125,26 @@ def add_parser(commands: Any) -> None:
     output.add_argument(
         "-q", "--quiet", action="store_true", help="print only failures and the summary"
     )
+    remote = p.add_argument_group("remote")
+    remote.add_argument(
+        "--report-to",
+        metavar="URL",
+        type=_server_url,
+        default=os.environ.get("ASSAY_REPORT_TO") or None,
+        help="also send the results to the Assay server at URL (default: ASSAY_REPORT_TO)",
+    )
+    remote.add_argument(
+        "--token",
+        default=os.environ.get("ASSAY_TOKEN") or None,
+        help="the server's API token, with the run scope (default: ASSAY_TOKEN)",
+    )
+    remote.add_argument(
+        "--report-patience",
+        type=_duration,
+        metavar="DURATION",
+        default=os.environ.get("ASSAY_REPORT_PATIENCE") or "2m",
+        help="how long to keep trying a server that does not answer (default: 2m)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -156,6 +176,12 @@ def add_db_option(group: Any) -> None:
         metavar="URL",
         help="Assay's database (default: ASSAY_DATABASE_URL or .assay/assay.db)",
     )
+
+
+def _server_url(text: str) -> str:
+    if not text.startswith(("http://", "https://")) or len(text) <= len("https://"):
+        raise argparse.ArgumentTypeError(f"expected an http:// or https:// URL, not {text!r}")
+    return text
 
 
 def _duration(text: str) -> float:
@@ -220,16 +246,27 @@ def run(args: argparse.Namespace) -> int:
         "tags": args.tags,
         "shard": "/".join(map(str, args.shard)) if args.shard else None,
     }
+    chosen: dict[str, object] = {k: v for k, v in options.items() if v}
+    remote = None
+    if args.report_to:
+        from assay.reports.remote import RemoteReporter
+
+        remote = RemoteReporter(
+            args.report_to,
+            args.token,
+            project=settings.project_name,
+            options=chosen,
+            checkout=settings.root,
+            patience=args.report_patience,
+        )
+        handlers.append(remote)  # after the console: its summary comes before the wait
     result, recorder = execute_recorded(
-        tests,
-        settings,
-        handlers,
-        args.update_snapshots,
-        trigger="cli",
-        options={k: v for k, v in options.items() if v},
+        tests, settings, handlers, args.update_snapshots, trigger="cli", options=chosen
     )
     if recorder is not None and recorder.error:
         print(f"assay: warning: the run was not recorded: {recorder.error}", file=sys.stderr)
+    if remote is not None and remote.problem:
+        print(f"assay: warning: {remote.problem}", file=sys.stderr)
     if args.junit or args.json:
         from assay import __version__
         from assay.reports.files import write_reports

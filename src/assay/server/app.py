@@ -23,6 +23,7 @@ from assay.server.config import ServerConfig
 from assay.server.limits import BodyLimit
 from assay.server.live import Hub
 from assay.server.metrics import LatencyMiddleware, Metrics
+from assay.server.notify import Notifier
 from assay.server.routes import ROUTERS
 from assay.server.state import AppState
 from assay.store import Store
@@ -110,6 +111,7 @@ def _start(
         dispatcher=active,
         metrics=metrics,
         suites=Suites.of(settings),
+        notifier=Notifier(store, config),
     )
     holder["state"] = state
     return state

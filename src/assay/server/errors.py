@@ -14,8 +14,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from assay.errors import (
     AssayError,
@@ -133,6 +135,9 @@ def install(app: FastAPI) -> None:
         assert isinstance(error, StarletteHTTPException)
         code = _CODES.get(error.status_code, "error")
         headers = None if error.headers is None else dict(error.headers)
+        if error.status_code == 405:
+            # The router names only the methods of the first route matching the path.
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
         return error_response(error.status_code, code, str(error.detail), headers=headers)
 
     app.add_exception_handler(ApiError, api_error)
@@ -140,6 +145,16 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, domain_error)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route takes at the request's path, for a 405's `Allow`."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

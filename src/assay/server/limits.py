@@ -10,14 +10,21 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class BodyTooLarge(Exception):
-    """The request body passed its limit while it was being read."""
+class BodyTooLarge(HTTPException):
+    """The request body passed its limit while it was being read.
+
+    An `HTTPException` because FastAPI, which reads the body for a route, turns
+    any other error raised meanwhile into a 400; this one it passes on, and the
+    app's handler answers 413 in the usual shape.
+    """
 
     def __init__(self, limit: int) -> None:
-        super().__init__(f"the request body is larger than {limit} bytes")
+        message = f"the request body is larger than {limit} bytes"
+        super().__init__(413, message, headers={"Connection": "close"})
         self.limit = limit
 
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
 from assay.errors import UsageError
+from assay.server.schemas import MAX_ID
 
 T = TypeVar("T")
 
@@ -48,10 +50,19 @@ def decode(cursor: str | None, *shape: type) -> list[Any] | None:
     if (
         not isinstance(position, list)
         or len(position) != len(shape)
-        or not all(
-            isinstance(v, kind) and not (kind is int and isinstance(v, bool))
-            for v, kind in zip(position, shape, strict=True)
-        )
+        or not all(_fits(v, kind) for v, kind in zip(position, shape, strict=True))
     ):
         raise UsageError("the cursor is not valid: pass one from a previous page")
     return position
+
+
+def _fits(value: Any, kind: type) -> bool:
+    """Whether a cursor's value is a `kind` that the database can compare with."""
+    if kind is int:
+        return type(value) is int and -MAX_ID <= value <= MAX_ID
+    if kind is float:
+        # JSON integers stand for whole floats; NaN and infinities (which json reads) do not sort.
+        return type(value) in (int, float) and math.isfinite(value)
+    if kind is str:
+        return isinstance(value, str) and "\x00" not in value  # PostgreSQL text holds no NUL
+    return isinstance(value, kind)

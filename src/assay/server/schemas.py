@@ -7,11 +7,18 @@ so the API shows what the store returns and nothing more.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from assay.store.queries import StoredResult
+from assay.store.webhooks import URL_PATTERN, URL_RULE
+
+MAX_ID = 2**31 - 1
+"""The largest id or position the API takes: what an INTEGER column holds on PostgreSQL."""
+
+Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
+"""Text the API stores or looks up: PostgreSQL's text cannot hold a NUL character."""
 
 
 class _Read(BaseModel):
@@ -55,7 +62,7 @@ class RunCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    suite: str = Field(min_length=1, max_length=1000, examples=["examples"])
+    suite: Text = Field(min_length=1, max_length=1000, examples=["examples"])
     keyword: str | None = Field(default=None, max_length=1000)
     tags: list[str] = Field(default_factory=list, max_length=50)
     jobs: int | None = Field(default=None, ge=1, le=1000)
@@ -217,7 +224,7 @@ class TokenCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100)
+    name: Text = Field(min_length=1, max_length=100)
     scopes: list[Literal["read", "run", "admin"]] = Field(min_length=1, max_length=3)
 
 
@@ -307,4 +314,95 @@ __all__ = [
     "TokenCreated",
     "TokenRead",
     "result_read",
+]
+
+
+# -- Webhooks (admin).
+
+WebhookEvent = Literal["run.finished", "run.failed", "test.flaky_detected"]
+WebhookFormat = Literal["json", "slack"]
+_SECRET = r"^[\x21-\x7e]+$"  # visible ASCII: a secret is typed into receivers' configs
+
+
+def _webhook_url(url: object) -> object:
+    # Before the pattern, to say what is wrong in words rather than in a regular expression.
+    import re
+
+    if isinstance(url, str) and not re.fullmatch(URL_PATTERN, url):
+        raise ValueError(URL_RULE)
+    return url
+
+
+class WebhookCreate(BaseModel):
+    """A webhook to add; without a `secret`, the server makes one and returns it once."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(
+        min_length=1,
+        max_length=2000,
+        pattern=URL_PATTERN,
+        examples=["https://ci.example.com/hooks/assay"],
+    )
+    events: list[WebhookEvent] = Field(min_length=1, max_length=3)
+    secret: str | None = Field(default=None, min_length=16, max_length=200, pattern=_SECRET)
+    format: WebhookFormat = "json"
+    active: bool = Field(default=True, strict=True)
+
+    _url = field_validator("url", mode="before")(_webhook_url)
+
+
+class WebhookUpdate(BaseModel):
+    """Changes to a webhook; a field left out (or null) stays as it is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = Field(default=None, min_length=1, max_length=2000, pattern=URL_PATTERN)
+    events: list[WebhookEvent] | None = Field(default=None, min_length=1, max_length=3)
+    secret: str | None = Field(default=None, min_length=16, max_length=200, pattern=_SECRET)
+    format: WebhookFormat | None = None
+    active: bool | None = Field(default=None, strict=True)
+
+    _url = field_validator("url", mode="before")(_webhook_url)
+
+
+class WebhookRead(_Read):
+    """A webhook, without its secret."""
+
+    id: int
+    url: str
+    events: list[str]
+    format: str
+    active: bool
+    created_at: datetime
+
+
+class WebhookCreated(WebhookRead):
+    """A new webhook and its signing secret, shown this once."""
+
+    secret: str
+
+
+class DeliveryRead(BaseModel):
+    """One attempt to deliver an event: the answer (or error), and the body that was sent."""
+
+    id: int
+    webhook_id: int
+    event: str
+    event_id: str
+    attempt: int
+    at: datetime
+    status_code: int | None
+    error: str | None
+    duration: float
+    delivered: bool
+    payload: dict[str, object]
+
+
+__all__ += [
+    "DeliveryRead",
+    "WebhookCreate",
+    "WebhookCreated",
+    "WebhookRead",
+    "WebhookUpdate",
 ]

@@ -169,7 +169,15 @@ def list_runs(
         query = query.where(RunRow.started_at < until)
     key = tuple_(RunRow.started_at, RunRow.id)
     if after is not None:
-        query = query.where(key > tuple_(*after) if oldest_first else key < tuple_(*after))
+        # A cursor's time went through a datetime, which keeps microseconds only; the
+        # run's stored time is exact (while it exists), and a rounded one repeats or skips.
+        at, last = after
+        earlier = RunRow.__table__.alias("earlier")
+        exact = func.coalesce(
+            select(earlier.c.started_at).where(earlier.c.id == last).scalar_subquery(), at
+        )
+        position = tuple_(exact, last)
+        query = query.where(key > position if oldest_first else key < position)
     order = (RunRow.started_at, RunRow.id)
     query = query.order_by(*(order if oldest_first else (desc(c) for c in order))).limit(limit)
     with store.engine.connect() as connection:
@@ -219,18 +227,19 @@ def list_tests(
 ) -> list[StoredTest]:
     """The project's tests by id; `after` is the id of the previous page's last test."""
     query = (
-        select(TestRow)
+        select(TestRow.__table__)  # rows, not ORM objects: this is a Core connection
         .join(ProjectRow, ProjectRow.id == TestRow.project_id)
         .where(ProjectRow.name == store.project)
         .order_by(TestRow.key)
         .limit(limit)
     )
     if search:
-        query = query.where(TestRow.key.contains(search, autoescape=True))
+        # Ignoring case on every backend: SQLite's LIKE does, PostgreSQL's does not.
+        query = query.where(TestRow.key.icontains(search, autoescape=True))
     if after is not None:
         query = query.where(TestRow.key > after)
     with store.engine.connect() as connection:
-        rows = connection.execute(query).scalars().all()
+        rows = connection.execute(query).all()
     return [
         StoredTest(
             r.key,
@@ -327,8 +336,8 @@ def results(
             query = query.where(ResultRow.position > after)
     if outcomes:
         query = query.where(ResultRow.outcome.in_(list(outcomes)))
-    if search:
-        query = query.where(TestRow.key.contains(search, autoescape=True))
+    if search:  # ignoring case, as `list_tests`
+        query = query.where(TestRow.key.icontains(search, autoescape=True))
     if limit is not None:
         query = query.limit(limit)
     if offset:

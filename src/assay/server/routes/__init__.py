@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from assay.server.routes import artifacts, health, runs, streams, tests, tokens
+from assay.server.routes import (
+    artifacts,
+    health,
+    imports,
+    ingest,
+    runs,
+    streams,
+    tests,
+    tokens,
+    webhooks,
+)
+from assay.server.ui import router as dashboard
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
@@ -13,4 +24,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     tests.router,
     artifacts.router,
     tokens.router,
+    webhooks.router,
+    ingest.router,
+    imports.router,
+    dashboard,
 )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import AwareDatetime
 
 from assay.dispatch import RunRequest
 from assay.errors import NotFoundError
@@ -15,6 +15,7 @@ from assay.server import pages
 from assay.server.auth import Reader, Runner
 from assay.server.errors import ERROR_RESPONSES
 from assay.server.schemas import (
+    MAX_ID,
     ChangeRead,
     ComparisonRead,
     ResultRead,
@@ -23,6 +24,7 @@ from assay.server.schemas import (
     RunRead,
     SlowdownRead,
     SuiteRead,
+    Text,
     result_read,
 )
 from assay.server.state import AppState, state_of
@@ -32,6 +34,9 @@ router = APIRouter(prefix="/api/v1", tags=["runs"], responses=ERROR_RESPONSES)
 
 Outcome = Literal["passed", "failed", "error", "timeout", "skipped"]
 Limit = Annotated[int, Query(ge=1, le=pages.MAX_LIMIT)]
+# Bounded, so that a number the database cannot hold is a 422, not an overflow in the driver.
+RunId = Annotated[int, Path(ge=1, le=MAX_ID)]
+Position = Annotated[int, Path(ge=0, le=MAX_ID)]
 
 
 def run_store(state: AppState, run_id: int) -> Store:
@@ -43,17 +48,21 @@ def run_store(state: AppState, run_id: int) -> Store:
 def list_runs(
     request: Request,
     _: Reader,
-    project: str | None = None,
+    project: Text | None = None,
     status: Literal["queued", "running", "passed", "failed", "interrupted"] | None = None,
-    branch: str | None = None,
-    trigger: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    branch: Text | None = None,
+    trigger: Text | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
     sort: Literal["-started_at", "started_at"] = "-started_at",
     limit: Limit = pages.DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> pages.Page[RunRead]:
-    """A project's runs, newest first by default, filtered by status, branch, trigger and date."""
+    """A project's runs, newest first by default, filtered by status, branch, trigger and date.
+
+    `since` (inclusive) and `until` (exclusive) need an offset, such as `Z`: a bare
+    time would be read in the server's zone.
+    """
     state = state_of(request)
     after = pages.decode(cursor, float, int)
     found = queries.list_runs(
@@ -102,7 +111,7 @@ def suites(request: Request, _: Reader) -> list[SuiteRead]:
 
 
 @router.get("/runs/{run_id}", response_model=RunRead, summary="Get a run")
-def get_run(request: Request, run_id: int, _: Reader) -> RunRead:
+def get_run(request: Request, run_id: RunId, _: Reader) -> RunRead:
     """One run with its totals."""
     state = state_of(request)
     return RunRead.model_validate(queries.get_run(run_store(state, run_id), run_id))
@@ -111,7 +120,7 @@ def get_run(request: Request, run_id: int, _: Reader) -> RunRead:
 @router.post(
     "/runs/{run_id}/cancel", status_code=202, response_model=RunRead, summary="Cancel a run"
 )
-def cancel_run(request: Request, run_id: int, _: Runner) -> RunRead:
+def cancel_run(request: Request, run_id: RunId, _: Runner) -> RunRead:
     """Stop a queued or running run: its processes are killed, the tests not started skipped."""
     state = state_of(request)
     store = run_store(state, run_id)
@@ -126,10 +135,10 @@ def cancel_run(request: Request, run_id: int, _: Runner) -> RunRead:
 )
 def run_results(
     request: Request,
-    run_id: int,
+    run_id: RunId,
     _: Reader,
     outcome: Annotated[list[Outcome] | None, Query()] = None,
-    search: Annotated[str | None, Query(max_length=1000)] = None,
+    search: Annotated[Text | None, Query(max_length=1000)] = None,
     sort: Literal["position", "-duration"] = "position",
     attempts: bool = False,
     limit: Limit = pages.DEFAULT_LIMIT,
@@ -162,7 +171,7 @@ def run_results(
 
 
 @router.get("/runs/{run_id}/results/{position}", response_model=ResultRead, summary="One result")
-def run_result(request: Request, run_id: int, position: int, _: Reader) -> ResultRead:
+def run_result(request: Request, run_id: RunId, position: Position, _: Reader) -> ResultRead:
     """One result with every attempt: failures, diffs, log tails and artifacts."""
     state = state_of(request)
     store = run_store(state, run_id)
@@ -173,7 +182,12 @@ def run_result(request: Request, run_id: int, position: int, _: Reader) -> Resul
 
 
 @router.get("/compare", response_model=ComparisonRead, summary="Compare two runs")
-def compare(request: Request, base: int, head: int, _: Reader) -> ComparisonRead:
+def compare(
+    request: Request,
+    base: Annotated[int, Query(ge=1, le=MAX_ID)],
+    head: Annotated[int, Query(ge=1, le=MAX_ID)],
+    _: Reader,
+) -> ComparisonRead:
     """What changed from run `base` to run `head`: new failures, fixes, new tests, slowdowns."""
     state = state_of(request)
     store = run_store(state, head)

@@ -25,7 +25,6 @@ from assay.server.auth import Reader, require_stream
 from assay.server.errors import ERROR_RESPONSES
 from assay.server.live import Channel
 from assay.server.routes.runs import Position, RunId, run_store
-from assay.server.schemas import MAX_ID
 from assay.server.state import AppState, state_of
 from assay.store import Store, queries
 
@@ -37,6 +36,7 @@ router = APIRouter(
 )
 
 SSE = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+MAX_AFTER = 2**63 - 1  # a byte offset into a log; more would overflow the file offset
 _STREAM_DOC: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/event-stream": {}}, "description": "An SSE stream"}
 }
@@ -52,7 +52,7 @@ def _start(after: int | None, last_event_id: str | None) -> int:
     if after is not None:
         return after
     if last_event_id is not None and last_event_id.strip().isdecimal():
-        return min(int(last_event_id), MAX_ID)
+        return min(int(last_event_id), MAX_AFTER)
     return 0
 
 
@@ -66,7 +66,7 @@ async def run_events(
     request: Request,
     run_id: RunId,
     _: Reader,
-    after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_AFTER)] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """The run's events from `after` (or `Last-Event-ID`), then live ones until it finishes."""
@@ -165,7 +165,7 @@ async def test_log(
     position: Position,
     _: Reader,
     stream: Literal["stdout", "stderr"] = "stdout",
-    after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_AFTER)] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """A running attempt's output as `log` events (`id` is the byte offset), then `end`.

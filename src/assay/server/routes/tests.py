@@ -19,6 +19,7 @@ from assay.server.schemas import (
     SampleRead,
     TestHistoryRead,
     TestRead,
+    Text,
 )
 from assay.server.state import state_of
 from assay.store import queries
@@ -50,12 +51,12 @@ def projects(request: Request, _: Reader) -> list[ProjectRead]:
 def list_tests(
     request: Request,
     _: Reader,
-    project: str | None = None,
-    search: Annotated[str | None, Query(max_length=1000)] = None,
+    project: Text | None = None,
+    search: Annotated[Text | None, Query(max_length=1000)] = None,
     limit: Annotated[int, Query(ge=1, le=pages.MAX_LIMIT)] = pages.DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> pages.Page[TestRead]:
-    """The project's tests by id, optionally those whose id contains `search`."""
+    """The project's tests by id, optionally those whose id contains `search` (any case)."""
     store = state_of(request).project_store(project)
     after = pages.decode(cursor, str)
     found = queries.list_tests(
@@ -72,9 +73,9 @@ def list_tests(
 @router.get("/tests/{key:path}", response_model=TestHistoryRead, summary="A test's history")
 def test_history(
     request: Request,
-    key: str,
+    key: Text,
     _: Reader,
-    project: str | None = None,
+    project: Text | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> TestHistoryRead:
     """A test's recent results, oldest first, and whether it is flaky and why."""
@@ -107,7 +108,7 @@ test_history.__test__ = False  # type: ignore[attr-defined]
 def flaky(
     request: Request,
     _: Reader,
-    project: str | None = None,
+    project: Text | None = None,
     window: Annotated[int, Query(ge=2, le=500)] = 30,
 ) -> list[FlakyRead]:
     """The project's flaky tests over its last `window` runs, most flaky first, with reasons."""
@@ -119,7 +120,7 @@ def flaky(
 def failures(
     request: Request,
     _: Reader,
-    project: str | None = None,
+    project: Text | None = None,
     runs: Annotated[int, Query(ge=1, le=500)] = 30,
 ) -> list[ClusterRead]:
     """Failures of the last `runs` runs, grouped by normalised message."""

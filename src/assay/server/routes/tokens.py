@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
 
 from assay.server.auth import Admin
 from assay.server.errors import ERROR_RESPONSES
-from assay.server.schemas import TokenCreate, TokenCreated, TokenRead
+from assay.server.schemas import MAX_ID, TokenCreate, TokenCreated, TokenRead
 from assay.server.state import state_of
 from assay.store import tokens
 from assay.store.tokens import TokenInfo
@@ -40,6 +42,8 @@ def create_token(request: Request, body: TokenCreate, _: Admin) -> TokenCreated:
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenRead, summary="Revoke a token")
-def revoke_token(request: Request, token_id: int, _: Admin) -> TokenRead:
+def revoke_token(
+    request: Request, token_id: Annotated[int, Path(ge=1, le=MAX_ID)], _: Admin
+) -> TokenRead:
     """Revoke a token for good."""
     return token_read(tokens.revoke_token(state_of(request).store, token_id))
