@@ -41,14 +41,15 @@ def create_app(config: ServerConfig, *, dispatcher: Dispatcher | None = None) ->
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = await run_in_threadpool(_start, config, asyncio.get_running_loop(), dispatcher)
         app.state.assay = state
-        if state.notifier is not None:
-            await state.notifier.start()
+        await state.notifier.start()
         try:
             yield
         finally:
-            if state.notifier is not None:
-                await state.notifier.stop()
-            await run_in_threadpool(_stop, state)
+            # Runs cancelled by the shutdown are announced too: the dispatcher stops
+            # first, then the notifier drains what it was given.
+            await run_in_threadpool(state.dispatcher.close)
+            await state.notifier.stop()
+            await run_in_threadpool(state.store.close)
 
     app = FastAPI(
         title="Assay",
@@ -117,6 +118,3 @@ def _start(
     return state
 
 
-def _stop(state: AppState) -> None:
-    state.dispatcher.close()
-    state.store.close()

@@ -45,6 +45,11 @@ class ServerConfig:
             raise ConfigError(f"port must be between 1 and 65535, not {self.port}")
         if self.workers < 1:
             raise ConfigError(f"workers must be at least 1, not {self.workers}")
+        if self.webhook_attempts < 1:
+            raise ConfigError(f"webhook_attempts must be at least 1, not {self.webhook_attempts}")
+        for name in ("webhook_backoff", "webhook_timeout", "heartbeat"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be more than 0 seconds")
         for name in ("max_body", "max_upload", "max_batch"):
             if getattr(self, name) < 1024:
                 raise ConfigError(f"{name} must be at least 1 KiB")

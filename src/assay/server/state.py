@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 
@@ -15,6 +15,7 @@ from assay.store import Store
 if TYPE_CHECKING:
     from assay.dispatch import Dispatcher
     from assay.server.metrics import Metrics
+    from assay.server.notify import Notifier
 
 
 @dataclass
@@ -27,9 +28,7 @@ class AppState:
     dispatcher: Dispatcher
     metrics: Metrics
     suites: Suites
-    notifier: Any = None
-    """Sends webhooks (`assay.server.notify.Notifier`)."""
-    extra: dict[str, Any] = field(default_factory=dict)
+    notifier: Notifier
 
     def run_finished(self, run_id: int, reason: str | None = None) -> None:
         """A run is stored with its final status: end its live feed, send its webhooks.
@@ -37,8 +36,7 @@ class AppState:
         Safe to call from any thread (the dispatcher's workers call it).
         """
         self.hub.close_feed(run_id, reason)
-        if self.notifier is not None:
-            self.notifier.run_finished(run_id)
+        self.notifier.run_finished(run_id)
 
     def project_store(self, project: str | None) -> Store:
         """The store seen as `project` (default: the server's own); one engine for all."""
