@@ -46,9 +46,9 @@ class ImportCreated(BaseModel):
     openapi_extra={
         "requestBody": {
             "required": True,
+            # The file as it is, whatever its format: the `format` parameter says how to read it.
             "content": {
-                "application/xml": {"schema": {"type": "string", "format": "binary"}},
-                "application/jsonl": {"schema": {"type": "string", "format": "binary"}},
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
             },
         }
     },

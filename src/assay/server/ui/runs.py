@@ -88,7 +88,8 @@ def home(
         "home.html",
         links=links,
         project=store.project,
-        projects=[name for name, _, _ in queries.list_projects(state.store)],
+        # The project shown is listed even before it has a run of its own.
+        projects=sorted({store.project, *(name for name, _, _ in queries.list_projects(store))}),
         runs=runs,
         chart=charts.trend_chart(trend, links.run),
         trend=trend,

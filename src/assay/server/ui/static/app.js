@@ -326,6 +326,8 @@
       const pre = document.getElementById("log-stored-text");
       pre.textContent = tail || "(empty)";
       stored.hidden = false;
+      // The stored tail is the whole log: the copy streamed live would only repeat it.
+      if (!log || log.size <= shown) live.hidden = true;
       pre.scrollTop = pre.scrollHeight;
     }
 
