@@ -9,7 +9,17 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import imports, ingest, memory, overhead, queries, sleepers, startup
+from benchmarks import (
+    api,
+    imports,
+    ingest,
+    memory,
+    overhead,
+    queries,
+    sleepers,
+    startup,
+    streams,
+)
 
 BENCHMARKS = {
     "overhead": overhead.main,
@@ -19,6 +29,8 @@ BENCHMARKS = {
     "imports": imports.main,
     "queries": queries.main,
     "ingest": ingest.main,
+    "api": api.main,
+    "streams": streams.main,
 }
 
 

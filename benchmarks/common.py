@@ -1,12 +1,17 @@
-"""Shared pieces: the `assay` command, timing, and suite generation."""
+"""Shared pieces: the `assay` command and server, timing, percentiles, and suite generation."""
 
 from __future__ import annotations
 
+import contextlib
+import math
+import os
+import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ASSAY = [sys.executable, "-m", "assay"]
@@ -46,3 +51,56 @@ def report(label: str, value: float, unit: str = "s", target: str = "") -> None:
     """Print one figure."""
     shown = f"{value:.3f} {unit}" if unit == "s" else f"{value:.2f} {unit}"
     print(f"  {label:<48} {shown:>12}  {target}")
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serving(root: Path, url: str, project: str, timeout: float = 60) -> Iterator[str]:
+    """`assay serve` in its own process (as users run it) over `url`; yields its base URL.
+
+    The load runs in this process, so the client and the server do not share
+    one interpreter's lock.
+    """
+    import httpx
+
+    port = free_port()
+    env = {**os.environ, "ASSAY_PROJECT": project}
+    command = [*assay_command(), "serve", "--port", str(port), "--db", url]
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=log)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    sys.stderr.write(log.read().decode(errors="replace"))
+                    raise SystemExit("assay serve did not start")
+                try:
+                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            yield base
+        finally:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """The `q`-th percentile (0-100) of `samples`, by the nearest-rank method."""
+    ordered = sorted(samples)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]

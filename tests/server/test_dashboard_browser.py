@@ -1,14 +1,15 @@
 """The dashboard in a real headless Chromium, against a real server: what a person does with it.
 
-Starting a run from the form and watching it progress live, opening a
-failure to read its diff, following a test's history, and all of it on a
-phone-sized screen. Each test saves screenshots under
+Starting a run from the form and watching it progress live, following a
+test's output through its retry, opening a failure to read its diff,
+following a test's history, and all of it on a phone-sized screen. Each test saves screenshots under
 `$ASSAY_TEST_ARTIFACTS/screenshots` (default `test-artifacts/screenshots`).
 Nothing is timed: every wait is Playwright's, with a generous limit.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -36,7 +37,7 @@ WAIT = 30_000
 LIVE_SUITE = """\
 tests:
   - name: ticks slowly
-    run: sh -c 'for i in 1 2 3 4 5 6 7 8 9 10; do echo tick $i; sleep 0.3; done'
+    run: sh -c 'i=1; while [ $i -le 15 ]; do echo tick $i; i=$((i + 1)); sleep 0.3; done'
   - {name: sleeps a while, run: sleep 0.3}
   - name: wants yes
     run: echo nope
@@ -56,6 +57,15 @@ tests:
   - name: says hi
     run: echo hi
 """
+
+
+def retried_suite(flag: Path) -> str:
+    """A test that prints, fails, and on its retry prints something else and passes."""
+    script = (
+        f"if [ -e {flag} ]; then echo second try; sleep 1; "
+        f"else touch {flag}; echo first try; sleep 2; exit 1; fi"
+    )
+    return f"tests:\n  - name: retried\n    run: [sh, -c, {json.dumps(script)}]\n    retries: 1\n"
 
 
 def screenshot(page: Page, name: str) -> Path:
@@ -133,16 +143,17 @@ def test_start_a_run_from_the_ui_and_watch_it_live(tab: Tab, sqlite_server: Live
     page.locator("#running button", has_text="ticks slowly").click(timeout=WAIT)
     expect(page.locator("#log-name")).to_have_text("ticks slowly")
     expect(page.locator("#log-panel")).to_contain_text("tick 2", timeout=WAIT)
-    # Progress moves without a reload: some tests done, some not.
+    # Progress moves without a reload: some tests done, some not, the run still running.
     page.wait_for_function(
         """() => {
             const bar = document.getElementById("progress");
-            return bar.max === 5 && bar.value >= 1 && bar.value < 5;
+            const status = document.getElementById("run-status").textContent;
+            const text = document.getElementById("progress-text").textContent;
+            return status === "running" && bar.max === 5 && bar.value >= 1 && bar.value < 5
+                && text === bar.value + " of 5 tests";
         }""",
         timeout=WAIT,
     )
-    expect(page.locator("#progress-text")).to_contain_text("of 5 tests")
-    expect(page.locator("#run-status")).to_have_text("running")
     screenshot(page, "run-live")
 
     # The run ends: the final summary and the whole results table are swapped in.
@@ -153,7 +164,7 @@ def test_start_a_run_from_the_ui_and_watch_it_live(tab: Tab, sqlite_server: Live
     expect(page.locator("#progress")).to_have_attribute("value", "5")
     expect(page.locator("#running")).to_have_count(0)
     expect(page.locator("#log-panel")).to_contain_text("Finished: passed", timeout=WAIT)
-    expect(page.locator("#log-stored-text")).to_contain_text("tick 10")
+    expect(page.locator("#log-stored-text")).to_contain_text("tick 15")
     assert page.evaluate("window.assayMarker") == "same page"
     screenshot(page, "run-finished")
     assert watch.problems == []
@@ -209,6 +220,24 @@ def test_follow_a_tests_history(tab: Tab, sqlite_server: LiveServer) -> None:
     expect(page.locator("tr.result a.name")).to_have_text("passes on a retry")
     assert watch.problems == []
     assert_only_from(tab, sqlite_server)
+
+
+def test_the_log_follows_a_test_through_its_retry(tab: Tab, sqlite_server: LiveServer) -> None:
+    sqlite_server.write_suite("retried.assay.yaml", retried_suite(sqlite_server.root / "tried"))
+    with sqlite_server.client("run") as client:
+        run_id = client.post("/api/v1/runs", json={"suite": "suites/retried.assay.yaml"}).json()[
+            "id"
+        ]
+    page = tab.page
+    watch = watched(page)
+    page.goto(f"{sqlite_server.url}/runs/{run_id}?log=0")  # selected by its link
+    live = page.locator("#log-live")
+    expect(live).to_contain_text("first try", timeout=WAIT)
+    expect(live).to_contain_text("--- attempt 2 ---\nsecond try", timeout=WAIT)
+    expect(page.locator("#log-state")).to_have_text("Finished: passed, attempt 2.", timeout=WAIT)
+    expect(live).to_be_visible()  # the stored tail has the last attempt only
+    expect(page.locator("#log-stored-text")).to_have_text("second try\n")
+    assert watch.problems == []
 
 
 @pytest.fixture

@@ -634,6 +634,43 @@ def test_a_bad_token_request_is_a_422(sqlite_server: LiveServer, body: dict[str,
 # -- Limits and the shape of errors.
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body", "where"),
+    [
+        ("GET", "/api/v1/runs/2147483648", None, ["path", "run_id"]),
+        ("GET", "/api/v1/runs/1/results/99999999999999999999", None, ["path", "position"]),
+        ("GET", "/api/v1/compare?base=1&head=2147483648", None, ["query", "head"]),
+        ("DELETE", "/api/v1/tokens/2147483648", None, ["path", "token_id"]),
+        ("GET", "/api/v1/runs?branch=a%00b", None, ["query", "branch"]),
+        ("GET", "/api/v1/runs/1/results?search=%00", None, ["query", "search"]),
+        ("GET", "/api/v1/tests/a%00b", None, ["path", "key"]),
+        ("GET", "/api/v1/flaky?project=%00", None, ["query", "project"]),
+        ("POST", "/api/v1/tokens", {"name": "a\x00b", "scopes": ["read"]}, ["body", "name"]),
+        ("POST", "/api/v1/runs", {"suite": "suites\x00"}, ["body", "suite"]),
+    ],
+    ids=[
+        "run-id",
+        "position",
+        "compare",
+        "token-id",
+        "nul-branch",
+        "nul-search",
+        "nul-key",
+        "nul-project",
+        "nul-token-name",
+        "nul-suite",
+    ],
+)
+def test_values_the_database_cannot_hold_are_a_422(
+    server: LiveServer, method: str, path: str, body: dict[str, Any] | None, where: list[str]
+) -> None:
+    # Without bounds, these reached the driver: an overflow, or PostgreSQL refusing NUL.
+    with server.client("admin") as client:
+        response = client.request(method, path, json=body)
+    error = assert_error(response, 422, "invalid_request")
+    assert error["details"][0]["location"] == where
+
+
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
 def test_a_body_over_the_limit_is_a_413(tmp_path: Path, chunked: bool) -> None:
     body = json.dumps({"name": "x" * 8000, "scopes": ["read"]}).encode()

@@ -38,7 +38,7 @@ ACCEPTED = ["2xx", "400", "401", "403", "404"]
 CONFIG = schemathesis.Config.from_dict(
     {
         "seed": 20251101,
-        "generation": {"max-examples": 25, "deterministic": True, "database": "none"},
+        "generation": {"max-examples": 15, "deterministic": True, "database": "none"},
         "checks": {"positive_data_acceptance": {"expected-statuses": ACCEPTED}},
         "request-timeout": 30,
         "operations": [
@@ -76,25 +76,29 @@ def api(
 ) -> Iterator[Admin]:
     """A server with three runs: passes, failures, a retry and a long log (an artifact)."""
     root = tmp_path_factory.mktemp("openapi")
-    # Webhooks the fuzzer registers point at domains that do not answer: give up on them
-    # at once, or stopping the server waits for their deliveries.
-    quick = {"webhook_attempts": 1, "webhook_timeout": 0.5}
     with (
+        pytest.MonkeyPatch.context() as patch,
         database(request.param, root) as url,
-        live_server(root / "project", url, **quick) as server,
     ):
-        for n in range(3):
-            write_run(
-                server.store,
-                [
-                    result("tests/a.assay.yaml::passes", stdout="x\n" * 3000 if n == 0 else None),
-                    result("tests/a.assay.yaml::fails", "failed" if n != 1 else "passed"),
-                    result("tests/b.assay.yaml::retried", retried=1),
-                    result("tests/b.assay.yaml::skipped", "skipped"),
-                ],
-                started_at=1_750_000_000 + 60 * n,
-            )
-        yield Admin(server)
+        # Webhooks the fuzzer registers name hosts elsewhere: their deliveries go to a
+        # proxy that refuses at once, rather than out to the network (or to a DNS lookup
+        # that stopping the server would wait for).
+        patch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+        patch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+        patch.setenv("NO_PROXY", "127.0.0.1,localhost")
+        with live_server(root / "project", url, webhook_attempts=1) as server:
+            for n in range(3):
+                write_run(
+                    server.store,
+                    [
+                        result("tests/a.assay.yaml::passes", stdout="x\n" * 3000 if n else None),
+                        result("tests/a.assay.yaml::fails", "failed" if n != 1 else "passed"),
+                        result("tests/b.assay.yaml::retried", retried=1),
+                        result("tests/b.assay.yaml::skipped", "skipped"),
+                    ],
+                    started_at=1_750_000_000 + 60 * n,
+                )
+            yield Admin(server)
 
 
 def test_the_fuzzed_spec_is_the_one_the_server_serves(api: Admin) -> None:

@@ -22,7 +22,8 @@ from assay.model import Attempt, Failure, Outcome
 from assay.model.records import ResultRecord, TestRecord
 from assay.server.auth import COOKIE
 from assay.server.ui import charts
-from assay.server.ui.rendering import CSP, static_version
+from assay.server.ui.links import static_version
+from assay.server.ui.rendering import CSP
 from assay.store import Store
 from assay.store.queries import StoredRun, StoredSample
 from fixtures.databases import database

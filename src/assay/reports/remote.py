@@ -303,7 +303,11 @@ class _Delivery:
             with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
                 answer = response.read()
         except urllib.error.HTTPError as error:
-            status, message = error.code, _message(error.read())
+            try:
+                text = error.read()
+            except (OSError, http.client.HTTPException):  # the connection broke meanwhile
+                text = b""
+            status, message = error.code, _message(text)
             if status in (408, 429) or status >= 500:
                 raise _Unavailable(
                     f"the server answered {status}: {message}",

@@ -19,8 +19,11 @@ from assay.errors import NotFoundError
 from assay.history.stored import compare_runs
 from assay.server.auth import Reader
 from assay.server.state import state_of
-from assay.server.ui.rendering import PageRoute, Window, links_for, render
+from assay.server.ui.links import links_for
+from assay.server.ui.rendering import render
+from assay.server.ui.routing import PageRoute
 from assay.server.ui.runs import PageNumber, Project
+from assay.server.ui.windows import Window
 from assay.store import Store, queries
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)

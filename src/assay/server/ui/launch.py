@@ -22,7 +22,9 @@ from assay.model.units import parse_duration
 from assay.server.auth import Runner
 from assay.server.routes.runs import run_store
 from assay.server.state import state_of
-from assay.server.ui.rendering import PageRoute, links_for, render
+from assay.server.ui.links import links_for
+from assay.server.ui.rendering import render
+from assay.server.ui.routing import PageRoute
 from assay.server.ui.runs import RunId
 from assay.store import queries
 

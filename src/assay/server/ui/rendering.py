@@ -1,40 +1,25 @@
-"""Rendering the dashboard: one Jinja environment, the headers every page sends, HTML errors.
+"""Rendering the dashboard: one Jinja environment, its filters, the headers every page sends.
 
 Templates are package data and autoescaped: whatever a test or a user wrote
 (names, messages, outputs) reaches a page only through them, so it is
 always text, never markup. Pages allow scripts and styles from the server
 only (`CSP`); the one script is a file in `static/`, never inline.
-
-Dashboard routes use `PageRoute`, which answers errors with a page instead
-of the API's JSON body: a missing or stale token leads to the login page,
-anything else to an error page with the same status the API would send.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import logging
-from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
-from importlib import resources
 from typing import Any
-from urllib.parse import quote, urlencode
 
-from fastapi import Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.routing import APIRoute
+from fastapi import Request
+from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from assay.errors import AssayError
 from assay.model.units import format_duration
-from assay.server.auth import COOKIE, Principal
-from assay.server.errors import ApiError, status_of
-
-log = logging.getLogger("assay.server")
+from assay.server.auth import Principal
+from assay.server.ui.links import Links, links_for
 
 CSP = "; ".join(
     (
@@ -135,64 +120,6 @@ def diff_lines(diff: str) -> list[tuple[str, str]]:
     return lines
 
 
-@functools.cache
-def static_version(name: str) -> str:
-    """A short digest of a static file, put in its URL so browsers may cache it for good."""
-    data = resources.files("assay.server.ui").joinpath("static", name).read_bytes()
-    return hashlib.sha256(data).hexdigest()[:12]
-
-
-@dataclass(frozen=True, slots=True)
-class Links:
-    """The dashboard's URLs, under the app's root path.
-
-    `project` is the project a page shows when it is not the server's own;
-    links to project-wide pages carry it along.
-    """
-
-    root: str = ""
-    project: str | None = None
-
-    def to(self, path: str, **query: Any) -> str:
-        """`path` under the root, with the query parameters that are not None."""
-        pairs = [(k, v) for k, v in query.items() if v is not None and v != []]
-        return f"{self.root}{path}{'?' + urlencode(pairs, doseq=True) if pairs else ''}"
-
-    def home(self, **query: Any) -> str:
-        """The recent runs."""
-        return self.to("/", project=self.project, **query)
-
-    def run(self, run_id: int, **query: Any) -> str:
-        """A run's page."""
-        return self.to(f"/runs/{run_id}", **query)
-
-    def result(self, run_id: int, position: int) -> str:
-        """One result's page: attempts, failures, logs."""
-        return self.to(f"/runs/{run_id}/results/{position}")
-
-    def test(self, key: str) -> str:
-        """A test's history."""
-        return self.to(f"/tests/{quote(key, safe='/:')}", project=self.project)
-
-    def page(self, name: str, **query: Any) -> str:
-        """A project-wide page: `tests`, `flaky`, `failures`, `compare`."""
-        return self.to(f"/{name}", project=self.project, **query)
-
-    def artifact(self, sha256: str) -> str:
-        """A stored file (a whole log)."""
-        return self.to(f"/api/v1/artifacts/{sha256}")
-
-    def static(self, name: str) -> str:
-        """A file of the dashboard itself, versioned by its content."""
-        return self.to(f"/ui/static/{name}", v=static_version(name))
-
-
-def links_for(request: Request, project: str | None = None, default: str | None = None) -> Links:
-    """The links of a page that shows `project` (None, or the server's `default`, is its own)."""
-    root = str(request.scope.get("root_path") or "").rstrip("/")
-    return Links(root, None if project == default else project)
-
-
 def viewer_of(request: Request) -> Principal:
     """Who is looking, as the auth dependency found them (nobody, if it did not run)."""
     principal = getattr(request.state, "principal", None)
@@ -205,7 +132,6 @@ def render(
     *,
     status: int = 200,
     links: Links | None = None,
-    headers: Mapping[str, str] | None = None,
     **context: Any,
 ) -> HTMLResponse:
     """A page from `template`, with the viewer, the links and the dashboard's headers."""
@@ -220,84 +146,9 @@ def render(
             **context,
         )
     )
-    return HTMLResponse(page, status_code=status, headers={**HEADERS, **(headers or {})})
-
-
-def local_target(target: str | None, fallback: str) -> str:
-    """`target` if it is a path on this server, else `fallback`: no redirect leaves the site."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return fallback
+    return HTMLResponse(page, status_code=status, headers=HEADERS)
 
 
 def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
     """A page that says what went wrong."""
     return render(request, "error.html", status=status, title=title, message=message)
-
-
-def _refusal(request: Request, error: ApiError) -> Response:
-    if error.status != 401:
-        return error_page(request, error.status, "Not allowed", error.message)
-    # Reading needs a token here, or the cookie's token is no longer valid: log in again.
-    links = links_for(request)
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    stale = COOKIE in request.cookies and "authorization" not in request.headers
-    response = RedirectResponse(
-        links.to("/login", next=target, expired="1" if stale else None), status_code=303
-    )
-    if stale:
-        response.delete_cookie(COOKIE, path=links.root or "/")
-    return response
-
-
-def _invalid(request: Request, error: RequestValidationError) -> Response:
-    problems = error.errors()
-    message = "invalid request"
-    if problems:
-        first = problems[0]
-        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("query", "path", "body"))
-        message = f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg"))
-    return error_page(request, 400, "Bad request", message)
-
-
-class PageRoute(APIRoute):
-    """A dashboard route: errors become pages (or a visit to the login page), not JSON."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        """The route's handler, wrapped so that errors are answered with HTML."""
-        handler = super().get_route_handler()
-
-        async def page(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except ApiError as error:
-                return _refusal(request, error)
-            except RequestValidationError as error:
-                return _invalid(request, error)
-            except AssayError as error:
-                status, _ = status_of(error)
-                if status == 500:
-                    raise  # a bug: the app's handler logs it and answers 500
-                title = {404: "Not found", 503: "Unavailable"}.get(status, "Bad request")
-                return error_page(request, status, title, str(error))
-
-        return page
-
-
-@dataclass
-class Window:
-    """One page of a list that analysis made whole in memory (flaky tests, clusters, changes)."""
-
-    items: list[Any]
-    page: int
-    pages: int
-    total: int
-    first: int = field(default=0)
-
-    @classmethod
-    def of(cls, items: list[Any], page: int, size: int) -> Window:
-        """The `page`-th (1-based) slice of `size` items; past the end, the last page."""
-        pages = max(1, -(-len(items) // size))
-        page = min(max(page, 1), pages)
-        start = (page - 1) * size
-        return cls(items[start : start + size], page, pages, len(items), start)

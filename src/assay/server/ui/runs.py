@@ -23,7 +23,9 @@ from assay.server.routes.runs import run_store
 from assay.server.schemas import MAX_ID
 from assay.server.state import state_of
 from assay.server.ui import charts
-from assay.server.ui.rendering import ACTIVE, BAD, Links, PageRoute, links_for, render
+from assay.server.ui.links import Links, links_for
+from assay.server.ui.rendering import ACTIVE, BAD, render
+from assay.server.ui.routing import PageRoute
 from assay.store import Store, queries
 from assay.store.queries import StoredResult, StoredRun
 

@@ -19,7 +19,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from assay.server.auth import COOKIE, identify, origin_allowed
 from assay.server.errors import ApiError
 from assay.server.state import state_of
-from assay.server.ui.rendering import PageRoute, error_page, links_for, local_target, render
+from assay.server.ui.links import links_for, local_target
+from assay.server.ui.rendering import error_page, render
+from assay.server.ui.routing import PageRoute
 from assay.store.tokens import authenticate
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -33,7 +35,8 @@ async def login_form(request: Request, next: Target = None, expired: bool = Fals
     with contextlib.suppress(ApiError):  # a stale cookie is why some come here
         await identify(request)
     message = "Your token is not valid any more: log in again." if expired else None
-    return render(request, "login.html", target=local_target(next, "/"), error=message)
+    target = local_target(next, links_for(request).home())
+    return render(request, "login.html", target=target, error=message)
 
 
 @router.post("/login")

@@ -15,7 +15,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from assay.errors import NotFoundError
-from assay.server.ui.rendering import PageRoute, static_version
+from assay.server.ui.links import static_version
+from assay.server.ui.routing import PageRoute
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 

@@ -23,8 +23,11 @@ from assay.server import pages
 from assay.server.auth import Reader
 from assay.server.state import state_of
 from assay.server.ui import charts
-from assay.server.ui.rendering import PageRoute, Window, links_for, render
+from assay.server.ui.links import links_for
+from assay.server.ui.rendering import render
+from assay.server.ui.routing import PageRoute
 from assay.server.ui.runs import Cursor, PageNumber, Project
+from assay.server.ui.windows import Window
 from assay.store import queries
 from assay.store.queries import StoredSample
 

@@ -228,6 +228,8 @@
     let selected = null; // {position, name}
     let stream = "stdout";
     let generation = 0; // a newer selection makes older callbacks stale
+    let shownAttempt = null;
+    let sawRetry = false; // then the live view holds earlier attempts the stored tail lacks
 
     function stop() {
       if (source) source.close();
@@ -257,18 +259,34 @@
 
     function connect() {
       stop();
-      const mine = ++generation;
+      generation += 1;
       live.textContent = "";
       live.hidden = true;
       stored.hidden = true;
+      shownAttempt = null;
+      sawRetry = false;
       setText("log-state", "Connecting…");
+      follow(generation, 0);
+    }
+
+    // Follow the running attempt's output until it ends. A retry is a new attempt with a
+    // file of its own: once one ends and no result is stored yet, look for the next.
+    function follow(mine, tries) {
+      let budget = tries;
       const url = fill(panel.dataset.logUrl, { position: selected.position });
       source = new EventSource(url + "?stream=" + stream);
       source.addEventListener("log", (event) => {
         if (mine !== generation) return;
         const data = JSON.parse(event.data);
+        budget = 0;
         live.hidden = false;
-        let text = live.textContent + data.text;
+        let text = live.textContent;
+        if (shownAttempt !== null && data.attempt !== shownAttempt) {
+          text += "\n--- attempt " + data.attempt + " ---\n";
+          sawRetry = true;
+        }
+        shownAttempt = data.attempt;
+        text += data.text;
         if (text.length > MAX_LOG) text = text.slice(text.length - MAX_LOG);
         const atEnd = live.scrollTop + live.clientHeight >= live.scrollHeight - 4;
         live.textContent = text;
@@ -278,7 +296,7 @@
       source.addEventListener("end", () => {
         if (mine !== generation) return;
         stop();
-        showStored(mine, 0);
+        showStored(mine, budget);
       });
       source.addEventListener("error", () => {
         if (mine === generation && source && source.readyState === EventSource.CLOSED) {
@@ -289,7 +307,6 @@
     }
 
     async function showStored(mine, tries) {
-      setText("log-state", live.hidden ? "Not running here now." : "Finished.");
       const url = fill(panel.dataset.resultApi, { position: selected.position });
       let response;
       try {
@@ -299,8 +316,11 @@
       }
       if (mine !== generation) return;
       if (response && response.status === 404 && tries < STORE_RETRIES) {
-        setText("log-state", "Waiting for its result to be stored…");
-        window.setTimeout(() => showStored(mine, tries + 1), 500);
+        // Not stored yet: it is being retried, has not started, or is about to be stored.
+        setText("log-state", "Waiting for the test's output or its result…");
+        window.setTimeout(() => {
+          if (mine === generation) follow(mine, tries + 1);
+        }, 500);
         return;
       }
       if (!response || !response.ok) {
@@ -327,7 +347,7 @@
       pre.textContent = tail || "(empty)";
       stored.hidden = false;
       // The stored tail is the whole log: the copy streamed live would only repeat it.
-      if (!log || log.size <= shown) live.hidden = true;
+      if (!sawRetry && (!log || log.size <= shown)) live.hidden = true;
       pre.scrollTop = pre.scrollHeight;
     }
 
