@@ -22,9 +22,12 @@ KiB = 1024
 
 
 def start(client: httpx.Client, key: str | None = None, **facts: Any) -> httpx.Response:
-    """Start (or find again) the remote run with `key`."""
-    body = {"key": key or uuid.uuid4().hex, "started_at": 1_700_000_000.0, "host": "ci-7", **facts}
-    return client.post("/api/v1/ingest/runs", json=body)
+    """Start (or find again) the remote run with `key`; later batches on `client` carry it."""
+    key = key or uuid.uuid4().hex
+    body = {"key": key, "started_at": 1_700_000_000.0, "host": "ci-7", **facts}
+    response = client.post("/api/v1/ingest/runs", json=body)
+    client.headers["X-Assay-Run-Key"] = key
+    return response
 
 
 def finished(position: int, test_id: str, outcome: str = "passed", **options: Any) -> dict:
@@ -177,6 +180,7 @@ def test_a_batch_after_the_end_or_repeating_results_is_refused(sqlite_server: Li
 def test_only_remote_runs_take_batches(sqlite_server: LiveServer) -> None:
     local = write_run(sqlite_server.store, [result("a.assay.yaml::one")], finished=False)
     with sqlite_server.client("run") as client:
+        client.headers["X-Assay-Run-Key"] = "k" * 32
         response = post(client, local, 1, FIRST)
         missing = post(client, 999, 1, FIRST)
     assert (response.status_code, missing.status_code) == (404, 404)
@@ -318,3 +322,16 @@ def test_an_uncompressed_batch_is_taken_too(sqlite_server: LiveServer) -> None:
         response = client.post(f"/api/v1/ingest/runs/{run_id}/batches/1", json=FIRST)
     assert response.status_code == 201, response.text
     assert response.json()["results"] == 2
+
+
+def test_a_batch_needs_the_key_its_run_was_started_with(sqlite_server: LiveServer) -> None:
+    with sqlite_server.client("run") as client:
+        run_id = start(client).json()["id"]
+        client.headers["X-Assay-Run-Key"] = uuid.uuid4().hex  # someone else's guess
+        guessed = post(client, run_id, 1, FIRST)
+        del client.headers["X-Assay-Run-Key"]
+        unkeyed = post(client, run_id, 1, FIRST)
+    assert guessed.status_code == 404
+    assert guessed.json()["error"]["message"] == f"no remote run {run_id}"
+    assert unkeyed.status_code == 422
+    assert scalar(sqlite_server.store, "SELECT COUNT(*) FROM results") == 0

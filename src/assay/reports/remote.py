@@ -241,7 +241,11 @@ class _Delivery:
                 self._post(
                     f"/api/v1/ingest/runs/{self.reporter.run_id}/batches/{batch.seq}",
                     batch.body,
-                    {"Content-Type": "application/json", "Content-Encoding": "gzip"},
+                    {
+                        "Content-Type": "application/json",
+                        "Content-Encoding": "gzip",
+                        "X-Assay-Run-Key": self.reporter.key,
+                    },
                 )
             except _Unavailable as error:
                 self._failed(error)

@@ -157,7 +157,8 @@ def read_record(document: Any) -> ResultRecord:
             flaky=bool(document.get("flaky")),
             started_at=_time(document.get("started_at")),
         )
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
+    # OverflowError and OSError: a timestamp beyond what a datetime can hold.
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as error:
         raise WireError(f"malformed result: {type(error).__name__}: {error}") from None
 
 

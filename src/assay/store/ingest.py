@@ -58,6 +58,7 @@ def open_run(store: Store, key: str, project: str, info: writes.RunInfo) -> tupl
 def write_batch(
     store: Store,
     run_id: int,
+    key: str,
     seq: int,
     results: Sequence[tuple[int, ResultRecord]],
     end: RunEnd | None,
@@ -65,17 +66,19 @@ def write_batch(
 ) -> bool:
     """Store batch `seq` of remote run `run_id` once; False if it was stored before.
 
-    `results` are `(position, record)` pairs; `end`, if given, finishes the
-    run. Raises `NotFoundError` when there is no remote run `run_id`, and
+    `key` must be the run's own key, which only the reporter that started it
+    knows: a token that may send results cannot write into someone else's
+    run by guessing its id. `results` are `(position, record)` pairs; `end`,
+    if given, finishes the run. Raises `NotFoundError` when there is no
+    remote run `run_id` with that key, and
     `UsageError` for a new batch of a finished run or results at positions
     the run already has.
     """
     connection = store.connect()
     try:
         found = connection.query(
-            "SELECT project_id, started_at, finished_at FROM runs "
-            "WHERE id = :id AND key IS NOT NULL",
-            {"id": run_id},
+            "SELECT project_id, started_at, finished_at FROM runs WHERE id = :id AND key = :key",
+            {"id": run_id, "key": key},
         )
         if not found:
             # Runs executed by the server or recorded elsewhere take no results from outside.

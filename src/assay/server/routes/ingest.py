@@ -18,7 +18,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Header, Path, Request, Response
 from pydantic import BaseModel, Field, JsonValue
 from starlette.concurrency import run_in_threadpool
 
@@ -35,6 +35,8 @@ _TYPES = frozenset(
     ("run.started", "test.started", "attempt.started", "attempt.finished", "test.finished")
 )
 _MAX_INT = 2**31 - 1  # an INTEGER column on every backend
+KEY_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
+"""A remote run's key: the reporter's own id for it, sent with every batch."""
 _LAST_SECOND = 253402300799  # 9999-12-31T23:59:59Z, the last moment a datetime can hold
 _LONGEST = 10 * 365 * 86400.0  # seconds; a longer run is a broken clock
 # PostgreSQL's text cannot hold NUL characters.
@@ -45,7 +47,7 @@ RunId = Annotated[int, Path(ge=1, le=_MAX_INT)]
 class RemoteRunCreate(BaseModel):
     """A remote run to start (or find again, by its `key`), with where it runs."""
 
-    key: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$", description="the reporter's own id")
+    key: str = Field(pattern=KEY_PATTERN, description="the reporter's own id")
     project: Text | None = Field(default=None, min_length=1, max_length=200)
     started_at: float = Field(ge=0, le=_LAST_SECOND, description="seconds since the epoch")
     host: Text | None = Field(default=None, max_length=255)
@@ -134,6 +136,10 @@ async def post_batch(
     response: Response,
     run_id: RunId,
     seq: Annotated[int, Path(ge=1, le=_MAX_INT)],
+    x_assay_run_key: Annotated[
+        str,
+        Header(pattern=KEY_PATTERN, description="the key the run was started with"),
+    ],
     _: Runner,
 ) -> BatchRead:
     """Store a JSON list of wire events (gzip with `Content-Encoding: gzip`) once.
@@ -145,16 +151,20 @@ async def post_batch(
     # The body limit has already bounded the compressed size; the rest runs off the loop.
     body = await request.body()
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
-    written = await run_in_threadpool(_ingest, state, run_id, seq, body, encoding)
+    written = await run_in_threadpool(_ingest, state, run_id, x_assay_run_key, seq, body, encoding)
     if written.duplicate:
         response.status_code = 200
     return written
 
 
-def _ingest(state: AppState, run_id: int, seq: int, body: bytes, encoding: str) -> BatchRead:
+def _ingest(
+    state: AppState, run_id: int, key: str, seq: int, body: bytes, encoding: str
+) -> BatchRead:
     """Decompress, check, store, then publish one batch (on a worker thread)."""
     batch = read_batch(inflate(body, encoding, state.config.max_batch))
-    written = ingest.write_batch(state.store, run_id, seq, batch.results, batch.end, time.time())
+    written = ingest.write_batch(
+        state.store, run_id, key, seq, batch.results, batch.end, time.time()
+    )
     if written:
         _publish(state, run_id, batch.events)
         if batch.end is not None:
