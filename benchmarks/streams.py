@@ -53,7 +53,8 @@ class Subscriber:
 def _suite(path: Path) -> None:
     tests = [f"  - name: gate\n    run: [sleep, '{GATE}']\n"]
     tests += [
-        f"  - name: t{i:04d}\n    run: [sleep, '{SLEEP}']\n    needs: [gate]\n" for i in range(TESTS)
+        f"  - name: t{i:04d}\n    run: [sleep, '{SLEEP}']\n    needs: [gate]\n"
+        for i in range(TESTS)
     ]
     write_suite(path, tests)
 

@@ -116,5 +116,3 @@ def _start(
     )
     holder["state"] = state
     return state
-
-

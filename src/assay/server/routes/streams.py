@@ -85,10 +85,18 @@ async def run_events(
 async def _follow(
     request: Request, channel: Channel, after: int, heartbeat: float
 ) -> AsyncIterator[bytes]:
+    sent = after
     async for seq, kind, data in channel.follow(after, heartbeat):
-        yield _frame(seq, kind, data)
-        if seq == 0 and await request.is_disconnected():
-            return
+        if seq == 0:
+            yield _frame(seq, kind, data)
+            if await request.is_disconnected():
+                return
+        elif seq > sent:
+            # Everything published by now goes out in one write: with hundreds of
+            # subscribers, a write per event would be most of the server's work.
+            batch = [(seq, kind, data), *channel.since(seq)]
+            sent = batch[-1][0]
+            yield b"".join(_frame(*event) for event in batch)
 
 
 def _replay(state: AppState, store: Store, run_id: int) -> Channel:
