@@ -9,7 +9,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from fixtures.databases import database
+from assay.store import writes
+from fixtures.databases import database, result, write_run
 from fixtures.server import LiveServer, live_server
 
 
@@ -236,3 +237,36 @@ def test_a_running_tests_output_streams_live_and_resumes(
     # A late watcher of a test that just ended still gets its whole output, then the end.
     assert '"text": "first\\nsecond\\n"' in ended
     assert ended.endswith('event: end\ndata: {"offset": 13}\n\n')
+
+
+def test_a_run_executing_elsewhere_is_followed_until_it_ends(sqlite_server: LiveServer) -> None:
+    # As if another server process on the same database were running it.
+    store = sqlite_server.store
+    run_id = write_run(store, [result("a.assay.yaml::one")], finished=False)
+    seen: list[tuple[int, str, dict]] = []
+    with (
+        sqlite_server.client("read") as client,
+        client.stream("GET", f"/api/v1/runs/{run_id}/events") as stream,
+    ):
+        kind = ""
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: "):
+                seen.append((len(seen) + 1, kind, json.loads(line[6:])))
+                if len(seen) == 2:  # the replay is out: now the run ends elsewhere
+                    connection = store.connect()
+                    project = writes.project_id(connection, store.project, 0.0)
+                    two = [(1, result("a.assay.yaml::two", "failed"))]
+                    writes.write_results(connection, project, run_id, two, store.artifacts, 0.0)
+                    writes.finish_run(connection, run_id, finished_at=2.0, duration=2.0)
+                    connection.commit()
+                    connection.close()
+    kinds = [(k, d.get("position")) for _, k, d in seen]
+    assert kinds == [
+        ("run.started", None),
+        ("test.finished", 0),
+        ("test.finished", 1),
+        ("run.finished", None),
+    ]
+    assert seen[-1][2]["counts"]["failed"] == 1

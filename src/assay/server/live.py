@@ -83,23 +83,33 @@ class Channel:
         self._changed.set()
         self._changed = asyncio.Event()
 
+    def positions(self) -> set[int]:
+        """The positions of the results published so far."""
+        with self._lock:
+            finished = [data for kind, data in self.events if kind == "test.finished"]
+        return {json.loads(data)["position"] for data in finished}
+
     def since(self, seq: int) -> list[tuple[int, str, str]]:
         """Events after sequence number `seq`, numbered."""
         with self._lock:
             return [(i + 1, kind, data) for i, (kind, data) in enumerate(self.events[seq:], seq)]
 
-    async def follow(self, after: int, heartbeat: float) -> AsyncIterator[tuple[int, str, str]]:
-        """Events after `after`, then each new one as it comes, until the run finishes.
+    async def follow(
+        self, after: int, heartbeat: float
+    ) -> AsyncIterator[list[tuple[int, str, str]]]:
+        """Events after `after`, then new ones as they come, until the run finishes.
 
-        Yields `(0, "", "")` when nothing happened for `heartbeat` seconds.
+        Yields every event published so far at once (a subscriber writes them
+        in one go: with hundreds of subscribers, a write per event would be
+        most of the server's work), and an empty list when nothing happened
+        for `heartbeat` seconds.
         """
         cursor = after
         while True:
             changed = self._changed
             batch = self.since(cursor)
-            for item in batch:
-                yield item
             if batch:
+                yield batch
                 cursor = batch[-1][0]
                 continue
             if self.finished:
@@ -107,7 +117,7 @@ class Channel:
             try:
                 await asyncio.wait_for(changed.wait(), heartbeat)
             except TimeoutError:
-                yield 0, "", ""
+                yield []
 
 
 def _trimmed(event: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import math
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
+from starlette.responses import Response
 
 from assay.errors import UsageError
 from assay.server.schemas import MAX_ID
@@ -30,6 +31,17 @@ class Page(BaseModel, Generic[T]):
 
     items: list[T]
     next: str | None = None
+
+
+def respond(page: Page[Any]) -> Response:
+    """`page` as a JSON response, serialised once.
+
+    Returning the model would have FastAPI validate it again against the
+    route's `response_model` before serialising it: for the busiest listings
+    that doubles the work per row for no gain, since the page was just built
+    from that very model.
+    """
+    return Response(page.model_dump_json(), media_type="application/json")
 
 
 def encode(position: list[Any]) -> str:

@@ -57,7 +57,7 @@ def list_runs(
     sort: Literal["-started_at", "started_at"] = "-started_at",
     limit: Limit = pages.DEFAULT_LIMIT,
     cursor: str | None = None,
-) -> pages.Page[RunRead]:
+) -> Response:
     """A project's runs, newest first by default, filtered by status, branch, trigger and date.
 
     `since` (inclusive) and `until` (exclusive) need an offset, such as `Z`: a bare
@@ -79,9 +79,11 @@ def list_runs(
     more = len(found) > limit
     items = found[:limit]
     last = items[-1] if more else None
-    return pages.Page[RunRead](
-        items=[RunRead.model_validate(r) for r in items],
-        next=None if last is None else pages.encode([last.started_at.timestamp(), last.id]),
+    return pages.respond(
+        pages.Page[RunRead](
+            items=[RunRead.model_validate(r) for r in items],
+            next=None if last is None else pages.encode([last.started_at.timestamp(), last.id]),
+        )
     )
 
 
@@ -143,10 +145,10 @@ def run_results(
     attempts: bool = False,
     limit: Limit = pages.DEFAULT_LIMIT,
     cursor: str | None = None,
-) -> pages.Page[ResultRead]:
+) -> Response:
     """Results in report order (or slowest first), filtered by outcome and by name."""
     state = state_of(request)
-    store = run_store(state, run_id)
+    store = state.store  # a run's results are found by its id alone, whatever its project
     slowest = sort == "-duration"
     after = pages.decode(cursor, float, int) if slowest else pages.decode(cursor, int)
     found = queries.results(
@@ -159,14 +161,18 @@ def run_results(
         after=None if after is None else (after[0], after[1]) if slowest else after[0],
         slowest_first=slowest,
     )
+    if not found:
+        run_store(state, run_id)  # 404 if there is no such run
     more = len(found) > limit
     items = found[:limit]
     last = items[-1] if more else None
     cursor_next = None
     if last is not None:
         cursor_next = pages.encode([last.duration, last.position] if slowest else [last.position])
-    return pages.Page[ResultRead](
-        items=[result_read(r, with_attempts=attempts) for r in items], next=cursor_next
+    return pages.respond(
+        pages.Page[ResultRead](
+            items=[result_read(r, with_attempts=attempts) for r in items], next=cursor_next
+        )
     )
 
 

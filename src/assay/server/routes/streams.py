@@ -20,13 +20,14 @@ from starlette.concurrency import run_in_threadpool
 
 from assay.model import Outcome
 from assay.model.records import ResultRecord, TestRecord
-from assay.reports.wire import record_document
+from assay.reports.wire import record_document, test_document
 from assay.server.auth import Reader, require_stream
 from assay.server.errors import ERROR_RESPONSES
 from assay.server.live import Channel
 from assay.server.routes.runs import Position, RunId, run_store
 from assay.server.state import AppState, state_of
 from assay.store import Store, queries
+from assay.store.queries import StoredResult, StoredRun
 
 router = APIRouter(
     prefix="/api/v1",
@@ -43,8 +44,6 @@ _STREAM_DOC: dict[int | str, dict[str, Any]] = {
 
 
 def _frame(seq: int, kind: str, data: str) -> bytes:
-    if seq == 0:
-        return b": heartbeat\n\n"
     return f"id: {seq}\nevent: {kind}\ndata: {data}\n\n".encode()
 
 
@@ -75,6 +74,8 @@ async def run_events(
     if channel is None:
         store = await run_in_threadpool(run_store, state, run_id)  # 404 for no such run
         channel = await run_in_threadpool(_replay, state, store, run_id)
+        if not channel.finished and state.hub.log_source(run_id) is None:
+            _watch(state, store, run_id, channel)
     return StreamingResponse(
         _follow(request, channel, _start(after, last_event_id), state.config.heartbeat),
         media_type="text/event-stream",
@@ -82,62 +83,81 @@ async def run_events(
     )
 
 
+WATCH_EVERY = 2.0
+"""Seconds between looks at a run that executes elsewhere (see `_watch`)."""
+
+_watched: set[Channel] = set()  # also keeps the watching tasks' channels alive
+
+
+def _watch(state: AppState, store: Store, run_id: int, channel: Channel) -> None:
+    """Follow a run that executes in another process until it ends, then publish its end.
+
+    Its events never reach this server's hub, so the store is polled for its
+    status; once it is over, the results stored since the replay and
+    `run.finished` are published, and every subscriber's stream ends.
+    """
+    if channel in _watched:
+        return
+    _watched.add(channel)
+
+    async def watch() -> None:
+        try:
+            while not channel.finished:
+                await asyncio.sleep(WATCH_EVERY)
+                run = await run_in_threadpool(queries.get_run, store, run_id)
+                if run.status not in ("queued", "running") and not channel.finished:
+                    seen = channel.positions()
+                    events = await run_in_threadpool(_stored_events, store, run, seen)
+                    channel.publish(events[1:])  # the run started long ago
+        finally:
+            _watched.discard(channel)
+
+    _tasks.add(task := asyncio.get_running_loop().create_task(watch()))
+    task.add_done_callback(_tasks.discard)
+
+
+_tasks: set[asyncio.Task[None]] = set()
+
+
 async def _follow(
     request: Request, channel: Channel, after: int, heartbeat: float
 ) -> AsyncIterator[bytes]:
-    sent = after
-    async for seq, kind, data in channel.follow(after, heartbeat):
-        if seq == 0:
-            yield _frame(seq, kind, data)
-            if await request.is_disconnected():
-                return
-        elif seq > sent:
-            # Everything published by now goes out in one write: with hundreds of
-            # subscribers, a write per event would be most of the server's work.
-            batch = [(seq, kind, data), *channel.since(seq)]
-            sent = batch[-1][0]
+    async for batch in channel.follow(after, heartbeat):
+        if batch:
             yield b"".join(_frame(*event) for event in batch)
+            continue
+        yield b": heartbeat\n\n"
+        if await request.is_disconnected():
+            return
 
 
 def _replay(state: AppState, store: Store, run_id: int) -> Channel:
     """A channel rebuilt from the store, for a run the hub no longer (or never) had.
 
-    A run that is still going (`queued`, `running`) is followed by polling
-    the store until it ends: its events come from a process elsewhere.
+    A remote run that is still going gets its next batches published here
+    by the ingest route; one executing in another server process is
+    watched (`_watch`) until it ends.
     """
     run = queries.get_run(store, run_id)
     channel = state.hub.channel(run_id)
-    if channel.events:  # another request rebuilt it meanwhile
-        return channel
-    results = queries.results(store, run_id, with_attempts=False)
-    events = [
+    if not channel.events:  # else another request rebuilt it meanwhile
+        channel.publish(_stored_events(store, run, set()))
+    return channel
+
+
+def _stored_events(store: Store, run: StoredRun, skip: set[int]) -> list[dict[str, Any]]:
+    """The events a stored run amounts to: its start, its results (but `skip`), its end."""
+    results = [r for r in queries.results(store, run.id) if r.position not in skip]
+    events: list[dict[str, Any]] = [
         {
             "type": "run.started",
             "started_at": run.started_at.timestamp(),
             "jobs": None,
-            "tests": [
-                {
-                    "position": r.position,
-                    "id": r.key,
-                    "name": r.name,
-                    "suite": r.suite,
-                    "kind": r.kind,
-                    "file": r.file,
-                    "line": r.line,
-                    "tags": [],
-                }
-                for r in results
-            ],
+            "tests": [{"position": r.position, **test_document(_record(r).test)} for r in results],
         }
     ]
     for r in results:
-        record = ResultRecord(
-            TestRecord(r.key, r.name, r.suite, r.kind, r.file, r.line),
-            Outcome(r.outcome),
-            reason=r.reason,
-            flaky=r.flaky,
-        )
-        document = record_document(record)
+        document = record_document(_record(r))
         document["duration"] = r.duration
         document["message"] = r.message
         events.append({"type": "test.finished", "position": r.position, "result": document})
@@ -157,8 +177,16 @@ def _replay(state: AppState, store: Store, run_id: int) -> Channel:
                 },
             }
         )
-    channel.publish(events)
-    return channel
+    return events
+
+
+def _record(result: StoredResult) -> ResultRecord:
+    return ResultRecord(
+        TestRecord(result.key, result.name, result.suite, result.kind, result.file, result.line),
+        Outcome(result.outcome),
+        reason=result.reason,
+        flaky=result.flaky,
+    )
 
 
 @router.get(
