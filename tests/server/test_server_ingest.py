@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -119,7 +120,9 @@ def test_a_retried_batch_is_stored_once_and_published_once(server: LiveServer) -
     assert late.json()["duplicate"] is True
     assert scalar(server.store, "SELECT COUNT(*) FROM results WHERE run_id = :r", r=run_id) == 3
     assert rows(
-        server.store, "SELECT seq FROM ingest_batches WHERE run_id = :r ORDER BY seq", r=run_id
+        server.store,
+        "SELECT seq FROM ingest_batches WHERE run_id = :r AND seq > 0 ORDER BY seq",
+        r=run_id,
     ) == [(1,), (2,)]
 
     kinds = [kind for kind, _ in events_of(server, run_id)]
@@ -174,7 +177,9 @@ def test_a_batch_after_the_end_or_repeating_results_is_refused(sqlite_server: Li
     assert after.status_code == 400
     assert after.json()["error"]["message"] == f"run {run_id} is finished: it takes no more batches"
     # Neither left anything behind, not even its claim on the sequence number.
-    assert rows(sqlite_server.store, "SELECT seq FROM ingest_batches ORDER BY seq") == [(1,), (3,)]
+    assert rows(
+        sqlite_server.store, "SELECT seq FROM ingest_batches WHERE seq > 0 ORDER BY seq"
+    ) == [(1,), (3,)]
 
 
 def test_only_remote_runs_take_batches(sqlite_server: LiveServer) -> None:
@@ -198,7 +203,7 @@ def test_ingest_needs_the_run_scope(
     with sqlite_server.client(*scopes) as client:
         assert start(client).status_code == status
         assert post(client, run_id, 1, FIRST).status_code == status
-    assert scalar(sqlite_server.store, "SELECT COUNT(*) FROM ingest_batches") == 0
+    assert scalar(sqlite_server.store, "SELECT COUNT(*) FROM ingest_batches WHERE seq > 0") == 0
 
 
 BAD_GZIP = gzip.compress(json.dumps(FIRST).encode())
@@ -261,7 +266,7 @@ def test_malformed_batches_are_refused_whole(
     error = response.json()["error"]
     assert error["code"] == "invalid_events"
     assert error["message"].startswith(message)
-    assert scalar(sqlite_server.store, "SELECT COUNT(*) FROM ingest_batches") == 0
+    assert scalar(sqlite_server.store, "SELECT COUNT(*) FROM ingest_batches WHERE seq > 0") == 0
 
 
 @pytest.fixture
@@ -335,3 +340,17 @@ def test_a_batch_needs_the_key_its_run_was_started_with(sqlite_server: LiveServe
     assert guessed.json()["error"]["message"] == f"no remote run {run_id}"
     assert unkeyed.status_code == 422
     assert scalar(sqlite_server.store, "SELECT COUNT(*) FROM results") == 0
+
+
+def test_a_remote_run_whose_reporter_went_quiet_is_ended(tmp_path: Path) -> None:
+    with (
+        database("sqlite", tmp_path) as url,
+        live_server(tmp_path / "project", url, remote_idle=0.2) as live,
+    ):
+        with live.client("run") as client:
+            run_id = start(client, started_at=time.time()).json()["id"]
+            assert post(client, run_id, 1, FIRST).status_code == 201
+        run = live.wait_for_run(run_id, timeout=30)
+    assert run["status"] == "interrupted"
+    assert run["reason"] == "no results from its reporter for 0.2s"
+    assert run["total"] == 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -26,7 +27,7 @@ from assay.server.metrics import LatencyMiddleware, Metrics
 from assay.server.notify import Notifier
 from assay.server.routes import ROUTERS
 from assay.server.state import AppState
-from assay.store import Store
+from assay.store import Store, ingest
 
 log = logging.getLogger("assay.server")
 
@@ -42,9 +43,11 @@ def create_app(config: ServerConfig, *, dispatcher: Dispatcher | None = None) ->
         state = await run_in_threadpool(_start, config, asyncio.get_running_loop(), dispatcher)
         app.state.assay = state
         await state.notifier.start()
+        reaper = asyncio.get_running_loop().create_task(_end_abandoned_runs(state))
         try:
             yield
         finally:
+            reaper.cancel()
             # Runs cancelled by the shutdown are announced too: the dispatcher stops
             # first, then the notifier drains what it was given.
             await run_in_threadpool(state.dispatcher.close)
@@ -67,6 +70,34 @@ def create_app(config: ServerConfig, *, dispatcher: Dispatcher | None = None) ->
     app.add_middleware(LatencyMiddleware, metrics=lambda: _metrics(app))
     app.add_middleware(BodyLimit, limit_for=lambda path: _limit(config, path))
     return app
+
+
+async def _end_abandoned_runs(state: AppState) -> None:
+    """End remote runs whose reporter went quiet (see `ingest.abandon_idle`), now and then."""
+    idle = state.config.remote_idle
+    while True:
+        try:
+            ended = await run_in_threadpool(
+                ingest.abandon_idle, state.store, idle=idle, now=time.time()
+            )
+        except Exception:  # the database may be away for a while: try again later
+            log.warning("could not end abandoned remote runs", exc_info=True)
+            ended = []
+        for run_id, reason in ended:
+            channel = state.hub.find(run_id)
+            if channel is not None and not channel.finished:
+                channel.publish(
+                    [
+                        {
+                            "type": "run.finished",
+                            "duration": None,
+                            "interrupted": reason,
+                            "counts": {},
+                        }
+                    ]
+                )
+            state.run_finished(run_id, reason)
+        await asyncio.sleep(min(60.0, idle / 4))
 
 
 def _limit(config: ServerConfig, path: str) -> int:

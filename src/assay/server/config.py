@@ -38,6 +38,8 @@ class ServerConfig:
     webhook_backoff: float = 2.0
     """Seconds before the first retry of a failed delivery; doubled for each next one."""
     webhook_timeout: float = 10.0
+    remote_idle: float = 3600.0
+    """Seconds after which a remote run that sends nothing is ended as `interrupted`."""
     root_path: str = field(default="")
 
     def __post_init__(self) -> None:
@@ -47,7 +49,7 @@ class ServerConfig:
             raise ConfigError(f"workers must be at least 1, not {self.workers}")
         if self.webhook_attempts < 1:
             raise ConfigError(f"webhook_attempts must be at least 1, not {self.webhook_attempts}")
-        for name in ("webhook_backoff", "webhook_timeout", "heartbeat"):
+        for name in ("webhook_backoff", "webhook_timeout", "heartbeat", "remote_idle"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be more than 0 seconds")
         for name in ("max_body", "max_upload", "max_batch"):

@@ -14,6 +14,7 @@ or while it is still being stored, so both steps are idempotent:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -42,6 +43,12 @@ def open_run(store: Store, key: str, project: str, info: writes.RunInfo) -> tupl
         try:
             project_id = writes.project_id(connection, project, info.started_at)
             run_id = writes.start_run(connection, project_id, info, key=key)
+            # Batch 0 is the start itself: when the server last heard from the reporter
+            # is then always a server time (`abandon_idle`), whatever the client's clock.
+            connection.execute(
+                "INSERT INTO ingest_batches (run_id, seq, received_at) VALUES (:id, 0, :now)",
+                {"id": run_id, "now": time.time()},
+            )
             connection.commit()
         except Exception as error:
             connection.rollback()
@@ -128,3 +135,40 @@ def _is_integrity_error(error: Exception) -> bool:
     # The DB-API names this error alike in every driver: sqlite3 raises its own, and
     # SQLAlchemy wraps psycopg's in one of the same name.
     return type(error).__name__ == "IntegrityError"
+
+
+def abandon_idle(store: Store, *, idle: float, now: float) -> list[tuple[int, str]]:
+    """End the remote runs that sent nothing for `idle` seconds as `interrupted`.
+
+    A reporter that was killed, or gave up on an unreachable server, never
+    sends `run.finished`; without this its run would stay `running` for
+    good. Returns each run ended, with the reason stored.
+    """
+    reason = f"no results from its reporter for {idle:g}s"
+    connection = store.connect()
+    try:
+        rows = connection.query(
+            "SELECT runs.id, runs.started_at, MAX(ingest_batches.received_at) FROM runs "
+            "LEFT JOIN ingest_batches ON ingest_batches.run_id = runs.id "
+            "WHERE runs.key IS NOT NULL AND runs.status = 'running' "
+            "GROUP BY runs.id, runs.started_at"
+        )
+        ended = []
+        for run_id, started_at, heard in rows:
+            if heard is not None and heard < now - idle:
+                duration = max(0.0, float(heard) - float(started_at))
+                writes.finish_run(
+                    connection,
+                    int(run_id),
+                    finished_at=float(heard),
+                    duration=duration,
+                    interrupted=reason,
+                )
+                ended.append((int(run_id), reason))
+        connection.commit()
+        return ended
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        connection.close()

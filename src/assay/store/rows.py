@@ -211,7 +211,11 @@ class DeliveryRow(Base):
 
 
 class IngestBatchRow(Base):
-    """A batch of a remote run's events that the server has written: retries are skipped."""
+    """A batch of a remote run's events that the server has written: retries are skipped.
+
+    Batch 0 is the run's start, so the latest `received_at` is when the
+    server last heard from the run's reporter.
+    """
 
     __tablename__ = "ingest_batches"
 
