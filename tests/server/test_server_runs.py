@@ -243,6 +243,10 @@ def test_a_run_executing_elsewhere_is_followed_until_it_ends(sqlite_server: Live
     # As if another server process on the same database were running it.
     store = sqlite_server.store
     run_id = write_run(store, [result("a.assay.yaml::one")], finished=False)
+    with sqlite_server.client("read") as client:
+        running = client.get(f"/api/v1/runs/{run_id}").json()
+    # Totals are stored when a run finishes; until then they are counted as it goes.
+    assert (running["status"], running["total"], running["passed"]) == ("running", 1, 1)
     seen: list[tuple[int, str, dict]] = []
     with (
         sqlite_server.client("read") as client,

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import desc, func, select, tuple_
+from sqlalchemy import Integer, desc, func, select, tuple_
 
 from assay.errors import NotFoundError
 from assay.model import Outcome
@@ -283,13 +283,36 @@ def resolve_run(store: Store, ref: str) -> int:
 
 
 def get_run(store: Store, run_id: int) -> StoredRun:
-    """One run of this project; `NotFoundError` if there is none with that id."""
+    """One run of this project; `NotFoundError` if there is none with that id.
+
+    A run still `running` has no totals stored yet (they are counted when it
+    finishes), so its totals are counted from the results stored so far.
+    """
     query = _runs_query().where(RunRow.id == run_id, ProjectRow.name == store.project)
     with store.engine.connect() as connection:
         row = connection.execute(query).first()
-    if row is None:
-        raise NotFoundError(f"no run {run_id} in project {store.project!r}")
-    return _run(row)
+        if row is None:
+            raise NotFoundError(f"no run {run_id} in project {store.project!r}")
+        run = _run(row)
+        if run.status != "running":
+            return run
+        counted = select(ResultRow.outcome, func.count(), func.sum(ResultRow.flaky.cast(Integer)))
+        so_far = {
+            outcome: (int(n), int(flaky or 0))
+            for outcome, n, flaky in connection.execute(
+                counted.where(ResultRow.run_id == run_id).group_by(ResultRow.outcome)
+            )
+        }
+    return replace(
+        run,
+        total=sum(n for n, _ in so_far.values()),
+        passed=so_far.get("passed", (0, 0))[0],
+        failed=so_far.get("failed", (0, 0))[0],
+        errors=so_far.get("error", (0, 0))[0],
+        timeouts=so_far.get("timeout", (0, 0))[0],
+        skipped=so_far.get("skipped", (0, 0))[0],
+        flaky=sum(f for _, f in so_far.values()),
+    )
 
 
 def results(
