@@ -156,7 +156,14 @@ def engine_for(url: str) -> Any:
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        engine = create_engine(url, pool_pre_ping=path is None)
+        # A server reads on up to 40 threads (its thread pool) at once. SQLAlchemy's
+        # default pool keeps 5 connections and closes any more after each use, and a
+        # new SQLite connection starts with a cold page cache and sets its pragmas
+        # again: under load that churn cost more than the queries. SQLite answers a
+        # page of results in about 0.1 ms, so a few connections that stay open (the
+        # rest of the threads wait their turn) serve more requests than many do.
+        pooling = {"pool_size": 4, "max_overflow": 0} if path is not None else {}
+        engine = create_engine(url, pool_pre_ping=path is None, **pooling)
     except (ArgumentError, NoSuchModuleError) as error:
         raise ConfigError(f"invalid database URL {redact(url)!r}: {error}") from None
     except ImportError as error:

@@ -45,7 +45,7 @@ def run_store(state: AppState, run_id: int) -> Store:
 
 
 @router.get("/runs", response_model=pages.Page[RunRead], summary="List runs")
-def list_runs(
+async def list_runs(
     request: Request,
     _: Reader,
     project: Text | None = None,
@@ -65,7 +65,8 @@ def list_runs(
     """
     state = state_of(request)
     after = pages.decode(cursor, float, int)
-    found = queries.list_runs(
+    found = await state.read(
+        queries.list_runs,
         state.project_store(project),
         limit=limit + 1,
         status=status,
@@ -135,7 +136,7 @@ def cancel_run(request: Request, run_id: RunId, _: Runner) -> RunRead:
 @router.get(
     "/runs/{run_id}/results", response_model=pages.Page[ResultRead], summary="A run's results"
 )
-def run_results(
+async def run_results(
     request: Request,
     run_id: RunId,
     _: Reader,
@@ -151,7 +152,8 @@ def run_results(
     store = state.store  # a run's results are found by its id alone, whatever its project
     slowest = sort == "-duration"
     after = pages.decode(cursor, float, int) if slowest else pages.decode(cursor, int)
-    found = queries.results(
+    found = await state.read(
+        queries.results,
         store,
         run_id,
         outcomes=outcome or (),
@@ -162,7 +164,7 @@ def run_results(
         slowest_first=slowest,
     )
     if not found:
-        run_store(state, run_id)  # 404 if there is no such run
+        await state.read(run_store, state, run_id)  # 404 if there is no such run
     more = len(found) > limit
     items = found[:limit]
     last = items[-1] if more else None
