@@ -105,6 +105,8 @@ def run(
     json: str | Path | None = None,
     handlers: Sequence[Handler] = (),
     settings: Settings | None = None,
+    report_to: str | None = None,
+    token: str | None = None,
 ) -> RunResult:
     """Run the suites under `paths` (default: the configured paths) and return the results.
 
@@ -116,13 +118,27 @@ def run(
     before anything runs, `ConfigError` for an invalid setting such as `jobs=0`,
     and `ReportWriteError` after the run if a report could not be written (the
     others still are).
+
+    With `report_to` (a server's URL) and a `token` with the `run` scope, the
+    run is also sent to that server as it happens (see docs/remote-runs.md);
+    a failure to report warns with `RecordingWarning` too.
     """
     settings = (settings or load_settings()).merge(jobs=jobs, timeout=timeout, record=record)
     history = HistorySelection(last_failed, failed_first, shard)
     tests = collect(paths, keyword=keyword, tags=tags, settings=settings, history=history)
+    remote = None
+    if report_to is not None:
+        from assay.reports.remote import RemoteReporter
+
+        remote = RemoteReporter(
+            report_to, token, project=settings.project_name, checkout=settings.root
+        )
+        handlers = [*handlers, remote]
     result, recorder = execute_recorded(tests, settings, handlers, update_snapshots)
     if recorder is not None and recorder.error:
         warnings.warn(f"the run was not recorded: {recorder.error}", RecordingWarning, 2)
+    if remote is not None and remote.problem:
+        warnings.warn(remote.problem, RecordingWarning, 2)
     if junit is not None or json is not None:
         from assay import __version__
         from assay.reports import write_reports

@@ -10,15 +10,21 @@ appears, which the test creates once the server is in the state it wants.
 from __future__ import annotations
 
 import contextlib
+import http.server
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
+import assay
+from assay.api import RecordingWarning
+from assay.config import Settings
 from assay.store import Store
 from assay.store.tokens import create_token
 from fixtures.databases import PROJECT, database, opened_store, rows, scalar
@@ -328,3 +334,84 @@ def test_the_project_is_the_clients(sqlite_server: LiveServer, project: Project)
     )
     assert projects == [(project.root.name,)]
     assert project.root.name != PROJECT
+
+
+# -- A server that asks the reporter to come back later.
+
+
+class _Busy(http.server.BaseHTTPRequestHandler):
+    """Forwards to the real server, except that the first batches get 503 and then 429."""
+
+    refusals: ClassVar[list[int]] = [503, 429]
+    upstream: ClassVar[str] = ""
+    seen: ClassVar[list[tuple[str, int]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if "/batches/" in self.path and self.refusals:
+            status = self.refusals.pop(0)
+            self.seen.append((self.path, status))
+            self.send_response(status)
+            self.send_header("Retry-After", "0")
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"error": {"code": "busy", "message": "come back later"}}')
+            return
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+        request = urllib.request.Request(self.upstream + self.path, body, headers, method="POST")
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            status, payload = answer.status, answer.read()
+        self.seen.append((self.path, status))
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the test reads `seen` instead."""
+
+
+def test_a_busy_server_is_retried_until_it_takes_the_batch(
+    sqlite_server: LiveServer, project: Project
+) -> None:
+    project.write("remote.assay.yaml", "tests:\n" + tiny(5))
+    _Busy.upstream, _Busy.refusals, _Busy.seen = sqlite_server.url, [503, 429], []
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Busy)
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{proxy.server_address[1]}"
+        done = project.assay("run", "-q", "--report-to", url, "--token", sqlite_server.token("run"))
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert done.code == 0, done
+    assert done.stderr == ""
+    first_batch = [status for path, status in _Busy.seen if path.endswith("/batches/1")]
+    assert first_batch == [503, 429, 201]
+    run_id = server_run(sqlite_server)
+    assert (
+        scalar(sqlite_server.store, "SELECT COUNT(*) FROM results WHERE run_id = :r", r=run_id) == 5
+    )
+    assert run_row(sqlite_server.store, run_id)[0] == "passed"
+
+
+def test_the_python_api_reports_to_a_server_too(
+    sqlite_server: LiveServer, project: Project
+) -> None:
+    project.write("remote.assay.yaml", "tests:\n" + tiny(3))
+    settings = Settings(root=project.root, data_dir=project.root / ".assay", tmp_dir=project.runs)
+    result = assay.run(
+        settings=settings, report_to=sqlite_server.url, token=sqlite_server.token("run")
+    )
+    assert result.ok
+    run_id = server_run(sqlite_server)
+    assert run_row(sqlite_server.store, run_id)[0] == "passed"
+    assert (
+        scalar(sqlite_server.store, "SELECT COUNT(*) FROM results WHERE run_id = :r", r=run_id) == 3
+    )
+
+    with pytest.warns(RecordingWarning, match="401"):
+        again = assay.run(settings=settings, report_to=sqlite_server.url, token="assay_wrong")
+    assert again.ok
