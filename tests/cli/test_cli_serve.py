@@ -97,3 +97,9 @@ def test_serve_answers_and_stops_quietly_on_a_signal(
     assert f"serving project 'project' at http://127.0.0.1:{port}/" in stderr
     assert "server stopped" in stderr
     assert "Traceback" not in stderr
+
+
+def test_a_public_url_must_be_a_web_address(project: Project) -> None:
+    result = project.assay("serve", "--public-url", "assay.example.com")
+    assert result.code == 4, result
+    assert "public URL must be http:// or https:// and a host" in result.stderr

@@ -552,3 +552,21 @@ def test_history_announces_a_test_once_when_it_turns_flaky(backend: str, tmp_pat
     assert test["id"] == key
     assert test["retried"] is False
     assert test["reasons"] == ["passed and failed on the same commit c0ffee (runs 1, 2)"]
+
+
+def test_with_a_public_url_webhooks_link_to_the_run(tmp_path: Path, receiver: Receiver) -> None:
+    with (
+        database("sqlite", tmp_path) as url,
+        live_server(tmp_path / "p", url, public_url="https://assay.example.com/") as live,
+    ):
+        live.write_suite("quick.assay.yaml", QUICK)
+        add_webhook(live, receiver.url("/ok"), ["run.failed"], format="slack")
+        add_webhook(live, receiver.url("/ok"), ["run.failed"])
+        run_id = start_run(live)
+        requests = receiver.wait_for(2)
+    link = f"https://assay.example.com/runs/{run_id}"
+    bodies = [r.json() for r in requests]
+    slack = next(b for b in bodies if "blocks" in b)
+    plain = next(b for b in bodies if "blocks" not in b)
+    assert plain["run"]["url"] == link
+    assert f"<{link}|open the run>" in slack["blocks"][-1]["elements"][0]["text"]

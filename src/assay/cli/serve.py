@@ -48,6 +48,11 @@ def add_parsers(commands: Any) -> None:
         metavar="ORIGIN",
         help="another origin that may open live streams (repeatable)",
     )
+    serve.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the server's address as people reach it; webhooks link to runs with it",
+    )
     add_db_option(serve)
     serve.set_defaults(handler=_serve)
 
@@ -98,6 +103,7 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         public_read=args.public_read,
         allowed_origins=tuple(args.allow_origin),
+        public_url=args.public_url,
     )
     from assay.store.connections import redact
 

@@ -83,7 +83,7 @@ def ping(webhook: Webhook) -> Announcement:
 
 
 def run_summary(run: StoredRun, root_path: str = "") -> dict[str, Any]:
-    """What every run event says about its run; `url` is the path of the run's page."""
+    """What every run event says about its run; `url` is the run's page (`root_path` + path)."""
     return {
         "id": run.id,
         "project": run.project,
@@ -196,6 +196,8 @@ def slack_message(document: dict[str, Any]) -> dict[str, Any]:
     if run is not None and run["commit"]:
         context.append(f"commit `{_escape(run['commit'][:12])}`")
     context.append(f"event `{event}`")
+    if run is not None and run["url"].startswith(("http://", "https://")):
+        context.append(f"<{run['url']}|open the run>")
     blocks.append(
         {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]}
     )

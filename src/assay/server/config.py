@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 
 from assay.config import Settings
@@ -41,12 +42,21 @@ class ServerConfig:
     remote_idle: float = 3600.0
     """Seconds after which a remote run that sends nothing is ended as `interrupted`."""
     root_path: str = field(default="")
+    public_url: str | None = None
+    """The server's address as people reach it, e.g. `https://assay.example.com`:
+    webhooks link to runs with it (without it, their links are paths)."""
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise ConfigError(f"port must be between 1 and 65535, not {self.port}")
         if self.workers < 1:
             raise ConfigError(f"workers must be at least 1, not {self.workers}")
+        if self.public_url is not None and not re.fullmatch(
+            r"https?://[^\s/]+(/\S*)?", self.public_url
+        ):
+            raise ConfigError(
+                f"public URL must be http:// or https:// and a host, not {self.public_url!r}"
+            )
         if self.webhook_attempts < 1:
             raise ConfigError(f"webhook_attempts must be at least 1, not {self.webhook_attempts}")
         for name in ("webhook_backoff", "webhook_timeout", "heartbeat", "remote_idle"):
@@ -65,6 +75,11 @@ class ServerConfig:
             return ipaddress.ip_address(self.host).is_loopback
         except ValueError:
             return False
+
+    @property
+    def base_url(self) -> str:
+        """What links to the server's pages start with: the public URL, or its root path."""
+        return self.public_url.rstrip("/") if self.public_url else self.root_path
 
     @property
     def read_is_public(self) -> bool:

@@ -75,7 +75,7 @@ class Notifier:
         self.attempts = max(1, config.webhook_attempts)
         self.backoff = config.webhook_backoff
         self.timeout = config.webhook_timeout
-        self.root_path = config.root_path
+        self.root_path = config.base_url
         self.concurrency = concurrency
         self.drain = drain
         self._loop: asyncio.AbstractEventLoop | None = None
