@@ -48,6 +48,7 @@ def create_app(config: ServerConfig, *, dispatcher: Dispatcher | None = None) ->
             yield
         finally:
             reaper.cancel()
+            state.hub.stop_watching()
             # Runs cancelled by the shutdown are announced too: the dispatcher stops
             # first, then the notifier drains what it was given.
             await run_in_threadpool(state.dispatcher.close)

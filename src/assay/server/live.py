@@ -156,6 +156,8 @@ class Hub:
         self._channels: OrderedDict[int, Channel] = OrderedDict()
         self._feeds: dict[int, LiveFeed] = {}
         self._closed_feeds: list[int] = []  # oldest first
+        self.watchers: dict[int, asyncio.Task[None]] = {}
+        """Tasks following runs that execute elsewhere (see `routes.streams`), by run."""
         self._lock = threading.Lock()
 
     def channel(self, run_id: int) -> Channel:
@@ -188,6 +190,11 @@ class Hub:
         """The feed of a run executing in this process, for reading running attempts' logs."""
         with self._lock:
             return self._feeds.get(run_id)
+
+    def stop_watching(self) -> None:
+        """Cancel the watchers (the server is stopping)."""
+        for task in list(self.watchers.values()):
+            task.cancel()
 
     def close_feed(self, run_id: int, reason: str | None = None) -> None:
         """The run is stored: let its feed publish the end (see `LiveFeed.close`)."""

@@ -86,8 +86,6 @@ async def run_events(
 WATCH_EVERY = 2.0
 """Seconds between looks at a run that executes elsewhere (see `_watch`)."""
 
-_watched: set[Channel] = set()  # also keeps the watching tasks' channels alive
-
 
 def _watch(state: AppState, store: Store, run_id: int, channel: Channel) -> None:
     """Follow a run that executes in another process until it ends, then publish its end.
@@ -96,9 +94,8 @@ def _watch(state: AppState, store: Store, run_id: int, channel: Channel) -> None
     status; once it is over, the results stored since the replay and
     `run.finished` are published, and every subscriber's stream ends.
     """
-    if channel in _watched:
+    if run_id in state.hub.watchers:
         return
-    _watched.add(channel)
 
     async def watch() -> None:
         try:
@@ -110,13 +107,9 @@ def _watch(state: AppState, store: Store, run_id: int, channel: Channel) -> None
                     events = await run_in_threadpool(_stored_events, store, run, seen)
                     channel.publish(events[1:])  # the run started long ago
         finally:
-            _watched.discard(channel)
+            state.hub.watchers.pop(run_id, None)
 
-    _tasks.add(task := asyncio.get_running_loop().create_task(watch()))
-    task.add_done_callback(_tasks.discard)
-
-
-_tasks: set[asyncio.Task[None]] = set()
+    state.hub.watchers[run_id] = asyncio.get_running_loop().create_task(watch())
 
 
 async def _follow(
