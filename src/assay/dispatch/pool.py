@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -114,17 +113,16 @@ class InProcessPool:
             self._finish_unstarted(job, reason)
             job.cancel.close()  # the engine closes it for a run that starts
             return reason
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a server has no one to show warnings to
-            _, recorder = execute_recorded(
-                job.tests,
-                settings,
-                job.handlers,
-                trigger=job.request.trigger,
-                options=job.request.options(),
-                run_id=job.run_id,
-                cancel=job.cancel,
-            )
+        # A recording problem is returned, not warned: it ends the run with its reason.
+        _, recorder = execute_recorded(
+            job.tests,
+            settings,
+            job.handlers,
+            trigger=job.request.trigger,
+            options=job.request.options(),
+            run_id=job.run_id,
+            cancel=job.cancel,
+        )
         if recorder is not None and recorder.error:
             reason = f"the run could not be recorded: {recorder.error}"
             self._finish_unstarted(job, reason)
