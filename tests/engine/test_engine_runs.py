@@ -12,7 +12,9 @@ import pytest
 
 from assay.engine import RunOptions, execute
 from assay.model import CommandTest, Event, Outcome, RunResult, TestStarted
+from assay.runners import RunnerConfig
 from assay.sandbox import (
+    Cancellation,
     Execution,
     ProcessOutcome,
     ProcessRequest,
@@ -284,3 +286,51 @@ class TestTemporaryDirectories:
         assert sorted(p.name for p in scratch.runs.iterdir()) == sorted(
             [Path(first).name, Path(second).name]
         )
+
+
+class TestCancelFromAnotherThread:
+    """`execute(cancel=...)`: how a server stops a run it started."""
+
+    @pytest.fixture
+    def marker(self) -> str:
+        return f"96{os.getpid():07d}"
+
+    def run(self, scratch: Scratch, tests: list[CommandTest], cancel: Cancellation, **kw: Any):
+        options = RunOptions(jobs=2, tmp_dir=scratch.runs, runner=RunnerConfig(grace=0.2))
+        return execute(tests, options, kw.get("handlers", ()), cancel=cancel)
+
+    def test_running_tests_are_killed_and_the_rest_skipped(
+        self, scratch: Scratch, marker: str
+    ) -> None:
+        tests = scratch.load_tests(
+            [
+                {"name": "long", "run": f"sleep {marker}1"},
+                {"name": "after", "run": "true", "needs": ["long"]},
+            ]
+        )
+        cancel = Cancellation()
+        timer = threading.Timer(0.3, cancel.cancel, args=("stopped by a user",))
+        timer.start()
+        result = self.run(scratch, tests, cancel)
+        timer.join()
+        assert result.interrupted == "cancelled: stopped by a user"
+        assert [r.outcome for r in result.results] == [Outcome.ERROR, Outcome.SKIPPED]
+        assert marked(marker) == []
+
+    def test_a_cancel_while_a_test_is_starting_is_not_missed(
+        self, scratch: Scratch, marker: str
+    ) -> None:
+        # TestStarted comes just before the process starts: a cancel there once waited
+        # for the process to end by itself, because its descriptor was no longer polled.
+        tests = scratch.load_tests([{"name": "long", "run": f"sleep {marker}2"}])
+        cancel = Cancellation()
+
+        class CancelOnStart:
+            def handle(self, event: Event) -> None:
+                if isinstance(event, TestStarted):
+                    cancel.cancel("at once")
+
+        result = self.run(scratch, tests, cancel, handlers=(CancelOnStart(),))
+        assert result.interrupted == "cancelled: at once"
+        assert result.results[0].outcome is Outcome.ERROR
+        assert marked(marker) == []

@@ -176,6 +176,10 @@ class _Run:
         Once the run is cancelled, every execution is due at each wake, the
         first time without sleeping.
         """
+        if self.cancel.cancelled and self.interrupted is None:
+            # Cancelled from another thread since the loop last looked (while a test
+            # was starting, say): the cancel's descriptor will not be polled again.
+            self._cancelled()
         if self.unheeded_cancel:
             self.unheeded_cancel = False
             return list(self.active)
