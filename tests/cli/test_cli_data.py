@@ -296,7 +296,7 @@ def test_prune_json(fresh: HistoryProject) -> None:
     pruned = json.loads(done.stdout)
     assert set(pruned) == {
         "runs", "results", "artifacts", "bytes_freed", "database_bytes_before",
-        "database_bytes_after",
+        "database_bytes_after", "deliveries",
     }  # fmt: skip
     assert (pruned["runs"], pruned["results"], pruned["artifacts"]) == (1, 1, 1)
     assert pruned["bytes_freed"] == len(OLD_LOG)

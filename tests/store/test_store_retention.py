@@ -9,6 +9,7 @@ import pytest
 
 from assay.store import Store, queries
 from assay.store.retention import Pruned, prune
+from assay.store.webhooks import create_webhook, record_delivery
 from fixtures.databases import opened_store, result, rows, scalar, write_run
 
 ONLY_OLD = "only the old run printed this\n" * 300
@@ -116,3 +117,26 @@ def test_sqlite_file_shrinks_after_prune(tmp_path: Path) -> None:
         assert path.stat().st_size == pruned.database_bytes_after
         assert not Path(f"{path}-wal").exists() or Path(f"{path}-wal").stat().st_size == 0
         assert len(queries.results(store, queries.resolve_run(store, "last"))) == 10
+
+
+def test_prune_deletes_webhook_delivery_attempts_before_the_cutoff(store: Store) -> None:
+    hook = create_webhook(store, "https://hooks.example.com/", ["run.failed"])
+    for at in (1_000.0, 2_000.0, time.time()):
+        record_delivery(
+            store,
+            hook.id,
+            event="run.failed",
+            event_id=f"e{at}",
+            attempt=1,
+            at=at,
+            status_code=500,
+            error=None,
+            duration=0.1,
+            delivered=False,
+            payload="{}",
+        )
+    dry = prune(store, 5_000.0, dry_run=True)
+    assert dry.deliveries == 2
+    assert scalar(store, "SELECT COUNT(*) FROM deliveries") == 3
+    assert prune(store, 5_000.0).deliveries == 2
+    assert scalar(store, "SELECT COUNT(*) FROM deliveries") == 1

@@ -136,6 +136,8 @@ def _prune(args: argparse.Namespace) -> int:
         f"{verb} {pruned.runs} runs older than {format_duration(age)} ({pruned.results} results) "
         f"and {pruned.artifacts} artifacts ({pruned.bytes_freed} bytes)"
     )
+    if pruned.deliveries:
+        print(f"{verb} {pruned.deliveries} webhook delivery attempts older than that")
     if pruned.database_bytes_before is not None and not args.dry_run:
         print(f"database: {pruned.database_bytes_before} -> {pruned.database_bytes_after} bytes")
     return ExitCode.OK

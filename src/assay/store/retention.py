@@ -17,10 +17,15 @@ class Pruned:
     bytes_freed: int
     database_bytes_before: int | None = None
     database_bytes_after: int | None = None
+    deliveries: int = 0
+    """Webhook delivery attempts recorded before the cutoff."""
 
 
 def prune(store: Store, cutoff: float, *, dry_run: bool = False) -> Pruned:
     """Delete finished runs (of every project) started before `cutoff`, then orphaned artifacts.
+
+    Webhook delivery attempts made before `cutoff` go too: the server keeps
+    every attempt, so they would grow with every run announced.
 
     On SQLite the file is vacuumed afterwards so the space really goes back
     to the file system; PostgreSQL's autovacuum does that on its own.
@@ -60,6 +65,11 @@ def prune(store: Store, cutoff: float, *, dry_run: bool = False) -> Pruned:
                 "UNION SELECT stderr_artifact FROM attempts WHERE stderr_artifact IS NOT NULL)"
             )
         ]
+        deliveries = int(
+            connection.query(
+                "SELECT COUNT(*) FROM deliveries WHERE at < :cutoff", {"cutoff": cutoff}
+            )[0][0]
+        )
         if dry_run:
             connection.rollback()
             return Pruned(
@@ -69,7 +79,9 @@ def prune(store: Store, cutoff: float, *, dry_run: bool = False) -> Pruned:
                 sum(s for _, s in orphans),
                 size_before,
                 size_before,
+                deliveries,
             )
+        connection.execute("DELETE FROM deliveries WHERE at < :cutoff", {"cutoff": cutoff})
         for chunk in _chunks([sha for sha, _ in orphans], 500):
             names = {f"a{i}": sha for i, sha in enumerate(chunk)}
             connection.execute(
@@ -84,7 +96,7 @@ def prune(store: Store, cutoff: float, *, dry_run: bool = False) -> Pruned:
     freed = sum(store.artifacts.remove(sha) for sha, _ in orphans)
     if path is not None:
         _vacuum(path)
-    return Pruned(len(runs), results, len(orphans), freed, size_before, _size(path))
+    return Pruned(len(runs), results, len(orphans), freed, size_before, _size(path), deliveries)
 
 
 def _vacuum(path: object) -> None:
