@@ -92,16 +92,24 @@ class Encoder:
             }
         assert isinstance(event, RunFinished)
         run = event.result
-        return {
-            "type": "run.finished",
-            "duration": run.duration,
-            "interrupted": run.interrupted,
-            "counts": {o.value: run.count(o) for o in Outcome} | {"flaky": run.flaky},
-        }
+        counts = {o.value: run.count(o) for o in Outcome} | {"flaky": run.flaky}
+        return run_finished(run.duration, run.interrupted, counts)
 
     def position(self, test: CommandTest) -> int:
         """A test's place in the run's report order."""
         return self._positions.get(test.id, len(self._positions))
+
+
+def run_finished(
+    duration: float | None, interrupted: str | None, counts: dict[str, int]
+) -> dict[str, Any]:
+    """A `run.finished` event: how long the run took, why it was cut short, its totals."""
+    return {
+        "type": "run.finished",
+        "duration": duration,
+        "interrupted": interrupted,
+        "counts": counts,
+    }
 
 
 def test_document(test: CommandTest | TestRecord) -> dict[str, Any]:

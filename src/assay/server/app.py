@@ -85,18 +85,6 @@ async def _end_abandoned_runs(state: AppState) -> None:
             log.warning("could not end abandoned remote runs", exc_info=True)
             ended = []
         for run_id, reason in ended:
-            channel = state.hub.find(run_id)
-            if channel is not None and not channel.finished:
-                channel.publish(
-                    [
-                        {
-                            "type": "run.finished",
-                            "duration": None,
-                            "interrupted": reason,
-                            "counts": {},
-                        }
-                    ]
-                )
             state.run_finished(run_id, reason)
         await asyncio.sleep(min(60.0, idle / 4))
 

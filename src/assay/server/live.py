@@ -28,11 +28,11 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from assay.model import AttemptFinished, AttemptStarted, Event, Output, RunFinished
-from assay.reports.wire import Encoder
+from assay.reports.wire import Encoder, run_finished
 
 ENDED_KEPT = 16
 """Ended attempts per run whose output a late log watcher can still finish reading."""
@@ -197,11 +197,18 @@ class Hub:
             task.cancel()
 
     def close_feed(self, run_id: int, reason: str | None = None) -> None:
-        """The run is stored: let its feed publish the end (see `LiveFeed.close`)."""
+        """The run is stored: let its feed publish the end (see `LiveFeed.close`).
+
+        A run with no feed here (a remote one) that ended without saying so,
+        for `reason`, gets its `run.finished` in its channel, if it has one.
+        """
         with self._lock:
             feed = self._feeds.get(run_id)
+            channel = self._channels.get(run_id)
         if feed is not None:
             feed.close(reason)
+        elif channel is not None and not channel.finished and reason is not None:
+            channel.publish([run_finished(None, reason, {})])
 
     def _done(self, run_id: int) -> None:
         with self._lock:
@@ -271,12 +278,7 @@ class LiveFeed:
 
     def close(self, reason: str | None = None) -> None:
         """Publish `run.finished` once the run is stored; `reason` if it never ran."""
-        final = self._final or {
-            "type": "run.finished",
-            "duration": 0.0,
-            "interrupted": reason or "the run ended without finishing",
-            "counts": {},
-        }
+        final = self._final or run_finished(0.0, reason or "the run ended without finishing", {})
         self.channel.publish([final])
         self.hub._done(self.run_id)
 
@@ -302,10 +304,7 @@ class LiveFeed:
                 data = os.pread(fd, limit, offset)
             finally:
                 os.close(fd)
-        # A full chunk may end inside a multi-byte character: those bytes are read next time.
-        consumed = len(data) if len(data) < limit else _whole_characters(data)
-        text = data[:consumed].decode("utf-8", "replace")
-        return LogChunk(attempt.number, text, offset + consumed)
+        return _chunk(attempt.number, data, offset, limit)
 
 
 def _rest(
@@ -316,9 +315,15 @@ def _rest(
     if output is None or output.truncated:  # the middle is gone: the whole log is stored
         return LogChunk(number, "", offset, ended=True)
     data = output.text.encode("utf-8")[offset : offset + limit]
+    chunk = _chunk(number, data, offset, limit)
+    return replace(chunk, ended=chunk.offset >= output.size)
+
+
+def _chunk(number: int, data: bytes, offset: int, limit: int) -> LogChunk:
+    """`data`, read at `offset`, as text; a full read stops at the last whole character."""
+    # A full chunk may end inside a multi-byte character: those bytes are read next time.
     consumed = len(data) if len(data) < limit else _whole_characters(data)
-    ended = offset + consumed >= output.size
-    return LogChunk(number, data[:consumed].decode("utf-8", "replace"), offset + consumed, ended)
+    return LogChunk(number, data[:consumed].decode("utf-8", "replace"), offset + consumed)
 
 
 def _whole_characters(data: bytes) -> int:

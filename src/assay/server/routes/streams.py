@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from assay.model import Outcome
 from assay.model.records import ResultRecord, TestRecord
-from assay.reports.wire import record_document, test_document
+from assay.reports.wire import record_document, run_finished, test_document
 from assay.server.auth import Reader, require_stream
 from assay.server.errors import ERROR_RESPONSES
 from assay.server.live import Channel
@@ -155,21 +155,16 @@ def _stored_events(store: Store, run: StoredRun, skip: set[int]) -> list[dict[st
         document["message"] = r.message
         events.append({"type": "test.finished", "position": r.position, "result": document})
     if run.status not in ("queued", "running"):
-        events.append(
-            {
-                "type": "run.finished",
-                "duration": run.duration,
-                "interrupted": run.reason if run.status == "interrupted" else None,
-                "counts": {
-                    "passed": run.passed,
-                    "failed": run.failed,
-                    "error": run.errors,
-                    "timeout": run.timeouts,
-                    "skipped": run.skipped,
-                    "flaky": run.flaky,
-                },
-            }
-        )
+        counts = {
+            "passed": run.passed,
+            "failed": run.failed,
+            "error": run.errors,
+            "timeout": run.timeouts,
+            "skipped": run.skipped,
+            "flaky": run.flaky,
+        }
+        interrupted = run.reason if run.status == "interrupted" else None
+        events.append(run_finished(run.duration, interrupted, counts))
     return events
 
 
