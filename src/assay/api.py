@@ -252,7 +252,7 @@ def import_results(
     import time
 
     from assay.errors import UsageError
-    from assay.reports.importers import ImportStats, read_junit, read_reportlog
+    from assay.importers import ImportStats, read_junit, read_reportlog
     from assay.store import writes
     from assay.store.connections import host_pid
 

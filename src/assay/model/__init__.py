@@ -23,7 +23,16 @@ from assay.model.expectations import (
     MatcherKind,
 )
 from assay.model.results import Attempt, Failure, Outcome, Output, Result, RunResult
-from assay.model.tests import CommandTest, FileSpec, Limits, Location
+from assay.model.tests import (
+    CommandTest,
+    FileSpec,
+    Isolation,
+    Limits,
+    Location,
+    Probe,
+    PytestSpec,
+    ServiceSpec,
+)
 
 __all__ = [
     "Attempt",
@@ -36,16 +45,20 @@ __all__ = [
     "Failure",
     "FileExpectation",
     "FileSpec",
+    "Isolation",
     "Limits",
     "Location",
     "Matcher",
     "MatcherKind",
     "Outcome",
     "Output",
+    "Probe",
+    "PytestSpec",
     "Result",
     "RunFinished",
     "RunResult",
     "RunStarted",
+    "ServiceSpec",
     "TestFinished",
     "TestStarted",
 ]

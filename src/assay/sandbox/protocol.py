@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from assay.model import Limits
+from assay.model import Isolation, Limits
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +37,8 @@ class ProcessRequest:
     grace: float = 2.0
     limits: Limits = field(default_factory=Limits)
     label: str = ""
+    isolation: Isolation = field(default_factory=Isolation)
+    """Which sandbox runs it and how; `Sandboxes` picks the implementation."""
 
 
 @dataclass(frozen=True, slots=True)

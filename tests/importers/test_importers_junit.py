@@ -10,10 +10,10 @@ import pytest
 from sample_reports import BY_OUTCOME, EXPECTED, FIXTURES, TIMEOUT, PytestReports, by_name, junit
 
 from assay.errors import ReportFormatError
+from assay.importers import ImportStats, read_junit
+from assay.importers.cases import RERUN_NOTE
+from assay.importers.junit import seconds, timestamp
 from assay.model import Failure, Outcome
-from assay.reports.importers import ImportStats, read_junit
-from assay.reports.importers.cases import RERUN_NOTE
-from assay.reports.importers.junit import seconds, timestamp
 from fixtures.projects import clean_environ, require_program
 
 FAMILIES = ["xunit1", "xunit2"]

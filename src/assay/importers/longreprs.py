@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
+from assay.importers.texts import BoundedText, bounded
 from assay.model import Failure, Output
-from assay.reports.importers.texts import BoundedText, bounded
 
 _EXCEPTION = re.compile(r"([A-Za-z_][\w.]*)(?::|$)")
 

@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from assay.errors import ReportFormatError
+from assay.importers.longreprs import failure, sections, skip_reason
+from assay.importers.stats import ImportStats
 from assay.model import Attempt, Failure, Outcome
 from assay.model.records import ResultRecord, TestRecord
-from assay.reports.importers.longreprs import failure, sections, skip_reason
-from assay.reports.importers.stats import ImportStats
 
 _PHASES = ("setup", "call", "teardown")
 _FAILING = (Outcome.FAILED, Outcome.ERROR, Outcome.TIMEOUT)

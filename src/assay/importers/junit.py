@@ -30,10 +30,10 @@ from pathlib import Path
 from xml.parsers import expat
 
 from assay.errors import ReportFormatError
+from assay.importers.cases import Case, Problem, Suite, result
+from assay.importers.stats import ImportStats
+from assay.importers.texts import BoundedText
 from assay.model.records import ResultRecord
-from assay.reports.importers.cases import Case, Problem, Suite, result
-from assay.reports.importers.stats import ImportStats
-from assay.reports.importers.texts import BoundedText
 
 CHUNK = 256 * 1024
 # Failures, Surefire runs and properties kept per test case; more are counted in a note.

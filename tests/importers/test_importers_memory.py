@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from assay.importers import ImportStats, read_junit, read_reportlog
 from assay.model.records import ResultRecord
-from assay.reports.importers import ImportStats, read_junit, read_reportlog
 
 BOUND = 20 * 1024 * 1024
 OUTPUT = "a line of captured output that a test printed\n"

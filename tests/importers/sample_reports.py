@@ -14,13 +14,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from assay.importers import ImportStats, read_junit, read_reportlog
 from assay.model.records import ResultRecord
-from assay.reports.importers import ImportStats, read_junit, read_reportlog
 from fixtures.projects import clean_environ
 
 # Only a safety net against a hung child; no test relies on how long a run takes.
 TIMEOUT = 120.0
-FIXTURES = Path(__file__).parents[2] / "fixtures" / "junit"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "junit"
 
 SAMPLE = """\
 import pathlib

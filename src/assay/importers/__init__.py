@@ -7,8 +7,8 @@ with counts and run-level facts as it goes.
 
 from __future__ import annotations
 
-from assay.reports.importers.junit import read_junit
-from assay.reports.importers.reportlog import read_reportlog
-from assay.reports.importers.stats import ImportStats
+from assay.importers.junit import read_junit
+from assay.importers.reportlog import read_reportlog
+from assay.importers.stats import ImportStats
 
 __all__ = ["ImportStats", "read_junit", "read_reportlog"]

@@ -19,7 +19,7 @@ import pytest
 from assay.api import Imported, import_results
 from assay.config import Settings
 from assay.errors import ReportFormatError
-from assay.reports.importers import ImportStats, read_junit, read_reportlog
+from assay.importers import ImportStats, read_junit, read_reportlog
 from assay.store import Store, queries
 from assay.store.writes import TAIL
 from fixtures.databases import (

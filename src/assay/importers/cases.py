@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from assay.importers.texts import BoundedText
 from assay.model import Attempt, Failure, Outcome, Output
 from assay.model.records import ResultRecord, TestRecord
-from assay.reports.importers.texts import BoundedText
 
 RERUN_NOTE = "rerun: the report keeps no details of this attempt"
 _FAILING = (Outcome.FAILED, Outcome.ERROR, Outcome.TIMEOUT)

@@ -11,9 +11,9 @@ import pytest
 from sample_reports import BY_OUTCOME, EXPECTED, PytestReports, by_name, reportlog
 
 from assay.errors import ReportFormatError
+from assay.importers import ImportStats, read_reportlog
+from assay.importers.longreprs import failure
 from assay.model import Outcome
-from assay.reports.importers import ImportStats, read_reportlog
-from assay.reports.importers.longreprs import failure
 
 
 def short(name: str) -> str:

@@ -1,0 +1,1 @@
+"""Long-running processes that tests need: start, readiness probes, crash detection, stop."""
