@@ -39,6 +39,10 @@ class ProcessRequest:
     label: str = ""
     isolation: Isolation = field(default_factory=Isolation)
     """Which sandbox runs it and how; `Sandboxes` picks the implementation."""
+    workdir: Path | None = None
+    """The attempt's work directory (`cwd` is in it): the writable place in `bwrap` and
+    `container` sandboxes."""
+    """Which sandbox runs it and how; `Sandboxes` picks the implementation."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,13 +25,24 @@ class Unresolved:
 
 
 class Scope:
-    """The namespaces visible to `${{ }}`: `vars`, `env` and `suite`."""
+    """The namespaces visible to `${{ }}` (`vars`, `env`, `suite`, `services`), and bare words.
 
-    def __init__(self, namespaces: Mapping[str, Mapping[str, str]]) -> None:
+    `words` are names used without a namespace, such as a service's own
+    `${{ port }}` and `${{ ports.admin }}` (a word may contain dots).
+    """
+
+    def __init__(
+        self,
+        namespaces: Mapping[str, Mapping[str, str]],
+        words: Mapping[str, str] | None = None,
+    ) -> None:
         self._namespaces = namespaces
+        self._words = words or {}
 
     def lookup(self, expression: str) -> str:
         """The value of `namespace.name`; raises `KeyError` with a message for the user."""
+        if expression in self._words:
+            return self._words[expression]
         match = _REF.fullmatch(expression)
         if not match:
             raise KeyError(
@@ -50,7 +61,10 @@ class Scope:
         return values[name]
 
     def _names(self) -> str:
-        return ", ".join(sorted(self._namespaces))
+        names = ", ".join(sorted(self._namespaces))
+        if self._words:
+            names += " (or " + ", ".join(sorted(self._words)) + ")"
+        return names
 
     @staticmethod
     def _missing(namespace: str, name: str, values: Mapping[str, str]) -> str:
