@@ -42,7 +42,6 @@ class ProcessRequest:
     workdir: Path | None = None
     """The attempt's work directory (`cwd` is in it): the writable place in `bwrap` and
     `container` sandboxes."""
-    """Which sandbox runs it and how; `Sandboxes` picks the implementation."""
 
 
 @dataclass(frozen=True, slots=True)
