@@ -86,8 +86,9 @@ UNKNOWN_KEYS = [
     ),
     case(
         "top-level-unrelated",
-        "tests:\n  - run: echo\nservices: {}\n",
-        "3:1: unknown key 'services' in the suite; expected one of: suite, defaults, vars, tests",
+        "tests:\n  - run: echo\nfixtures: {}\n",
+        "3:1: unknown key 'fixtures' in the suite; expected one of: suite, defaults, vars,"
+        " services, tests",
     ),
     case(
         "defaults-typo",
@@ -421,9 +422,9 @@ ACTIONS = [
         "2:5: test kind 'sql' is not available in this version of Assay",
     ),
     case(
-        "pytest-alone",
-        "tests:\n  - pytest: tests/\n",
-        "2:5: test kind 'pytest' is not available in this version of Assay",
+        "pytest-unknown-key",
+        "tests:\n  - pytest: {args: tests/, pyhton: x}\n",
+        "2:28: unknown key 'pyhton' in pytest; did you mean 'python'?",
     ),
 ]
 
@@ -677,7 +678,7 @@ INTERPOLATION = [
         "unknown-namespace",
         "tests:\n  - run: echo ${{ secrets.token }}\n",
         "2:15: unknown namespace 'secrets' in '${{ secrets.token }}': expected one of env, "
-        "suite, vars",
+        "services, suite, vars",
     ),
     case(
         "unset-env",
@@ -687,8 +688,8 @@ INTERPOLATION = [
     case(
         "not-a-reference",
         "tests:\n  - run: echo ${{ word }}\n",
-        "2:15: invalid expression '${{ word }}': expected one of env, suite, vars "
-        "followed by .name",
+        "2:15: invalid expression '${{ word }}': expected one of env, services, "
+        "suite, vars followed by .name",
     ),
     case(
         "vars-cannot-use-vars",

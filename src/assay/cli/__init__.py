@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from assay.cli.exitcodes import ExitCode
 
@@ -54,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the output has nowhere to go, so send it nowhere rather than fail writing it.
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - open for the life of the process
     parser = build_parser()
+    # SIGTERM stops a run as Ctrl-C does: tests and services are stopped, results kept.
+    previous = _on_sigterm(_terminate)
     try:
         args = parser.parse_args(argv)
         if args.command is None:
@@ -71,6 +74,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.INTERRUPTED
     except Exception as error:  # the last line of defence: no traceback for users
         return _report(error)
+    finally:
+        _on_sigterm(previous)
+
+
+def _terminate(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _on_sigterm(handler: Any) -> Any:
+    """Install `handler` for SIGTERM (from the main thread only); the one it replaces."""
+    import signal
+    import threading
+
+    if handler is None or threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, handler)
 
 
 def _discard_stdout() -> None:

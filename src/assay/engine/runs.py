@@ -15,7 +15,7 @@ import shutil
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -36,9 +36,11 @@ from assay.model import (
     TestFinished,
     TestStarted,
 )
+from assay.engine.services import Key, Services
 from assay.model.units import format_duration
 from assay.runners import DEADLINE, CommandRunner, RunnerConfig, Started, Workspaces
-from assay.sandbox import Cancellation, ProcessSandbox, Sandbox
+from assay.runners.pytests import PytestRunner
+from assay.sandbox import Cancellation, Sandbox, Sandboxes
 
 INTERRUPTED = "interrupted"
 
@@ -80,16 +82,18 @@ def execute(
     tests are killed with their process trees, the rest are skipped. The
     engine closes it when the run is over.
     """
-    return _Run(tests, options, handlers, sandbox or ProcessSandbox(), cancel).execute()
+    return _Run(tests, options, handlers, sandbox or Sandboxes(), cancel).execute()
 
 
 @dataclass(slots=True)
 class _Active:
-    """A test with an attempt in progress."""
+    """An attempt in progress: of one test, or of several run by one process (`group`)."""
 
     index: int
     started: Started
-    attempts: list[Attempt]
+    members: tuple[int, ...]
+    cancel: Cancellation | None = None
+    """The attempt's own cancellation, when a service it uses may die under it."""
 
 
 class _Run:
@@ -106,25 +110,51 @@ class _Run:
         self.handlers = handlers
         self.sandbox = sandbox
         self.runner = CommandRunner(sandbox, options.runner)
+        self.pytests = PytestRunner(sandbox, options.runner)
         self.cancel = cancel or Cancellation()
         self.results: dict[int, Result] = {}
+        self.attempts: dict[int, list[Attempt]] = {}
         self.active: dict[int, _Active] = {}
-        self.waiting_on = dict.fromkeys(range(len(self.tests)), 0)
-        self.dependants: dict[int, list[int]] = {i: [] for i in range(len(self.tests))}
+        self.early: dict[int, Attempt] = {}  # tests that ended before they started
+        self.waiting_on: dict[int, int] = {}
+        self.dependants: dict[int, list[int]] = {}
         self.ready: deque[int] = deque()
         self.interrupted: str | None = None
         self.unheeded_cancel = False  # cancelled since the executions were last advanced
-        self._link()
+        self.services: Services | None = None
 
     def _link(self) -> None:
-        index = {(t.suite_file, t.name): i for i, t in enumerate(self.tests)}
+        self.waiting_on = dict.fromkeys(range(len(self.tests)), 0)
+        self.dependants = {i: [] for i in range(len(self.tests))}
+        index: dict[tuple[Path, str], list[int]] = {}
+        for i, t in enumerate(self.tests):
+            # The tests of a `pytest:` test answer to its name as well as their own.
+            index.setdefault((t.suite_file, t.name), []).append(i)
+            if t.group is not None:
+                index.setdefault((t.suite_file, t.group.rpartition("::")[2]), []).append(i)
         for i, test in enumerate(self.tests):
             for need in test.needs:
-                j = index.get((test.suite_file, need))
-                if j is not None:
-                    self.dependants[j].append(i)
-                    self.waiting_on[i] += 1
+                for j in index.get((test.suite_file, need), ()):
+                    if j != i and i not in self.dependants[j]:
+                        self.dependants[j].append(i)
+                        self.waiting_on[i] += 1
         self.ready = deque(i for i, n in self.waiting_on.items() if n == 0)
+
+    def _expand(self, workspaces: Workspaces) -> None:
+        """Replace each `pytest:` test with the tests pytest collects for it."""
+        expanded: list[CommandTest] = []
+        for test in self.tests:
+            if test.pytest is None or test.skip is not None:
+                expanded.append(test)
+                continue
+            name = f"collect-{len(expanded) + 1:05d}-{slug(test.name)[:40]}"
+            collected = self.pytests.collect(test, workspaces, name, self.cancel)
+            if collected.error is not None:
+                self.early[len(expanded)] = collected.error
+                expanded.append(test)
+            else:
+                expanded.extend(collected.tests)
+        self.tests = expanded
 
     def emit(self, event: Event) -> None:
         for handler in self.handlers:
@@ -137,13 +167,29 @@ class _Run:
         root = _make_root(self.options.tmp_dir)
         workspaces = Workspaces(root, keep=self.options.keep_tmp)
         try:
+            if any(t.pytest is not None for t in self.tests):
+                try:
+                    self._expand(workspaces)
+                except KeyboardInterrupt:
+                    self.interrupted = "interrupted by the user"
+            self._link()
+            if any(t.services for t in self.tests):
+                self.services = Services(root / "services", self.cancel)
+                self.services.logs_dir.mkdir()
+                self.services.plan(self.tests)
             # Inside the try: a handler that fails on the first event (a closed
             # stdout, say) must not leave the run directory behind.
             self.emit(RunStarted(tuple(self.tests), started_at, self.options.workers))
+            if self.interrupted is not None:
+                self._interrupt()
             self._loop(workspaces, deadline)
         finally:
             for active in self.active.values():  # only after a bug: leave nothing running
                 active.started.workspace.close()
+                if active.cancel is not None:
+                    active.cancel.close()
+            if self.services is not None:
+                self.services.close()
             self.sandbox.close()
             workspaces.close()
             self.cancel.close()
@@ -188,6 +234,9 @@ class _Run:
         if not self.cancel.cancelled:  # once cancelled it stays readable: the loop would spin
             poller.register(self.cancel.fileno(), select.POLLIN)  # a cancel from another thread
         wakes: dict[int, float] = {}  # test -> when it is due without an event
+        watched = self.services.fds() if self.services is not None else {}
+        for fd in watched:
+            poller.register(fd, select.POLLIN)
         for index, active in self.active.items():
             execution = active.started.execution
             assert execution is not None
@@ -205,7 +254,21 @@ class _Run:
         now = time.monotonic()
         due = {polled[fd] for fd in readable if fd in polled}
         due.update(index for index, wake in wakes.items() if wake <= now)
+        for fd in readable:
+            if fd in watched:
+                due.update(self._service_died(watched[fd]))
         return [index for index in self.active if index in due]
+
+    def _service_died(self, key: Key) -> list[int]:
+        """Stop the running attempts that use a service that has just died."""
+        assert self.services is not None
+        users = set(self.services.check(key))
+        stopped = []
+        for index, active in self.active.items():
+            if active.cancel is not None and users.intersection(active.members):
+                active.cancel.cancel(self.services.died(active.members[0]) or "a service died")
+                stopped.append(index)
+        return stopped
 
     def _sleep(
         self, poller: select.poll, deadline: float | None, wake: float | None, polling: bool
@@ -228,12 +291,25 @@ class _Run:
             active = self.active[index]
             execution = active.started.execution
             assert execution is not None
-            outcome = execution.advance(now, self.cancel)
+            cancel = active.cancel or self.cancel
+            outcome = execution.advance(now, cancel)
             if outcome is None:
                 continue
             del self.active[index]
-            attempt = self.runner.finish(active.started, outcome, self.cancel)
-            self._attempt_done(active.index, active.attempts, attempt, workspaces)
+            try:
+                if len(active.members) == 1 and self.tests[index].group is None:
+                    attempt = self.runner.finish(active.started, outcome, cancel)
+                    ended: dict[int, tuple[Attempt, ...]] = {index: (attempt,)}
+                    reasons: dict[int, str | None] = {}
+                else:
+                    tests = [self.tests[m] for m in active.members]
+                    reported = self.pytests.finish_group(active.started, tests, outcome, cancel)
+                    ended = {m: reported[self.tests[m].id].attempts for m in active.members}
+                    reasons = {m: reported[self.tests[m].id].reason for m in active.members}
+            finally:
+                if active.cancel is not None:
+                    active.cancel.close()
+            self._attempts_done(ended, reasons, workspaces)
 
     def _start_ready(self, workspaces: Workspaces) -> None:
         while self.ready and len(self.active) < self.options.workers and not self.cancel.cancelled:
@@ -242,51 +318,96 @@ class _Run:
             if test.skip is not None:
                 self._skip(index, test.skip)
                 continue
-            self.emit(TestStarted(test))
-            self._start_attempt(index, 1, [], workspaces)
+            members = [index]
+            if test.group is not None:  # its group's other ready tests run in the same process
+                members += [i for i in self.ready if self.tests[i].group == test.group]
+                self.ready = deque(i for i in self.ready if i not in members)
+            for member in members:
+                self.emit(TestStarted(self.tests[member]))
+            if index in self.early:
+                self._attempts_done({index: (self.early.pop(index),)}, {}, workspaces)
+            else:
+                self._start_attempt(members, workspaces)
 
-    def _start_attempt(
-        self, index: int, number: int, attempts: list[Attempt], workspaces: Workspaces
-    ) -> None:
+    def _start_attempt(self, members: list[int], workspaces: Workspaces) -> None:
         # Attempts that end at once (a missing program) are retried in this loop, not
-        # through `_attempt_done`: that recursion would go one frame deeper per retry.
-        while True:
-            started = self._start(index, number, workspaces)
-            if not isinstance(started, Attempt):
-                self.active[index] = _Active(index, started, attempts)
+        # through `_attempts_done`: that recursion would go one frame deeper per retry.
+        while members:
+            number = 1 + max(len(self.attempts.get(m, ())) for m in members)
+            started = self._start(members, number, workspaces)
+            if isinstance(started, Started):
+                cancel = Cancellation() if self.services and self.tests[members[0]].services else None
+                if cancel is not None and self.cancel.cancelled:
+                    cancel.cancel(self.cancel.reason or INTERRUPTED)
+                self.active[members[0]] = _Active(members[0], started, tuple(members), cancel)
                 workspace = started.workspace
-                self.emit(
-                    AttemptStarted(
-                        started.test,
-                        number,
-                        f"/proc/self/fd/{workspace.stdout}",
-                        f"/proc/self/fd/{workspace.stderr}",
+                for member in members:
+                    self.emit(
+                        AttemptStarted(
+                            self.tests[member],
+                            len(self.attempts.get(member, ())) + 1,
+                            f"/proc/self/fd/{workspace.stdout}",
+                            f"/proc/self/fd/{workspace.stderr}",
+                        )
                     )
-                )
                 return
-            if self._record(index, attempts, started):
-                return
-            number += 1
+            members = self._record_all({m: (started,) for m in members}, {})
 
-    def _start(self, index: int, number: int, workspaces: Workspaces) -> Started | Attempt:
-        """Start attempt `number` of a test; an `Attempt` if it ended at once."""
-        test = self.tests[index]
-        name = f"{index + 1:05d}-{slug(test.name)[:40]}-{number}"
+    def _start(self, members: list[int], number: int, workspaces: Workspaces) -> Started | Attempt:
+        """Start attempt `number` of tests; an `Attempt` if it ended at once."""
+        test = self.tests[members[0]]
+        name = f"{members[0] + 1:05d}-{slug(test.name)[:40]}-{number}"
         try:
-            return self.runner.start(test, number, workspaces, name)
+            values = self.services.prepare(members) if self.services is not None else {}
+            if isinstance(values, str):
+                failure = Failure("service", values)
+                return Attempt(number, Outcome.ERROR, datetime.now(UTC), 0.0, failures=(failure,))
+            if test.group is None:
+                return self.runner.start(test, number, workspaces, name, values)
+            tests = [self.tests[m] for m in members]
+            everything = number == 1 and len(members) == sum(
+                1 for t in self.tests if t.group == test.group
+            )
+            return self.pytests.start_group(tests, number, workspaces, name, values, everything)
         except Exception as error:  # a bug must not take the run down: it errors this test
             failure = Failure("internal", f"internal error: {type(error).__name__}: {error}")
             return Attempt(number, Outcome.ERROR, datetime.now(UTC), 0.0, failures=(failure,))
 
-    def _attempt_done(
-        self, index: int, attempts: list[Attempt], attempt: Attempt, workspaces: Workspaces
+    def _attempts_done(
+        self,
+        ended: dict[int, tuple[Attempt, ...]],
+        reasons: dict[int, str | None],
+        workspaces: Workspaces,
     ) -> None:
-        if not self._record(index, attempts, attempt):
-            self._start_attempt(index, attempt.number + 1, attempts, workspaces)
+        again = self._record_all(ended, reasons)
+        if again:
+            self._start_attempt(again, workspaces)
 
-    def _record(self, index: int, attempts: list[Attempt], attempt: Attempt) -> bool:
+    def _record_all(
+        self, ended: dict[int, tuple[Attempt, ...]], reasons: dict[int, str | None]
+    ) -> list[int]:
+        """Record each test's new attempts; the tests that get another one."""
+        again = []
+        for index, attempts in ended.items():
+            died = self.services.died(index) if self.services is not None else None
+            if died is not None:  # never a confusing failure: the service is to blame
+                failure = Failure("service", died)
+                attempts = (
+                    *attempts[:-1],
+                    replace(attempts[-1], outcome=Outcome.ERROR, failures=(failure,)),
+                )
+            final = False
+            for attempt in attempts:
+                final = self._record(index, attempt, reasons.get(index))
+            if not final:
+                again.append(index)
+        return again
+
+    def _record(self, index: int, attempt: Attempt, reason: str | None = None) -> bool:
         """Add a finished attempt; finish the test and return True if it was the last."""
         test = self.tests[index]
+        attempts = self.attempts.setdefault(index, [])
+        attempt = replace(attempt, number=len(attempts) + 1)
         attempts.append(attempt)
         self.emit(AttemptFinished(test, attempt))
         final = (
@@ -296,7 +417,9 @@ class _Run:
         )
         if final:
             flaky = attempt.outcome is Outcome.PASSED and len(attempts) > 1
-            self._finish(index, Result(test, attempt.outcome, tuple(attempts), flaky=flaky))
+            reason = reason if attempt.outcome is Outcome.SKIPPED else None
+            result = Result(test, attempt.outcome, tuple(attempts), reason=reason, flaky=flaky)
+            self._finish(index, result)
         return final
 
     def _stop(self, reason: str, message: str) -> None:
@@ -304,6 +427,7 @@ class _Run:
         if self.interrupted is None:
             self.interrupted = message
         self.cancel.cancel(reason)
+        self._cancel_attempts(reason)
         self.unheeded_cancel = True
         ready, self.ready = self.ready, deque()
         for index in ready:
@@ -326,14 +450,23 @@ class _Run:
         """Stop because another thread cancelled the run (a server's cancel request)."""
         reason = self.cancel.reason or INTERRUPTED
         self.interrupted = f"cancelled: {reason}"
+        self._cancel_attempts(reason)
         self.unheeded_cancel = True
         for index in range(len(self.tests)):
             if index not in self.results and index not in self.active:
                 self._skip(index, self.interrupted)
 
+    def _cancel_attempts(self, reason: str) -> None:
+        """Pass the run's cancellation on to the attempts that have their own."""
+        for active in self.active.values():
+            if active.cancel is not None:
+                active.cancel.cancel(reason)
+
     def _finish(self, index: int, result: Result) -> None:
         self.results[index] = result
         self.emit(TestFinished(result))
+        if self.services is not None:
+            self.services.release(index)
         for dependant in self.dependants[index]:
             if dependant in self.results:
                 continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from assay.checks import (
 from assay.model import Attempt, CommandTest, Failure, MatcherKind, Outcome, Output
 from assay.model.units import format_duration
 from assay.runners.workspace import Workspace, Workspaces
+from assay.spec.interpolation import Scope, interpolate
 from assay.sandbox import (
     Cancellation,
     Execution,
@@ -84,12 +85,21 @@ class CommandRunner:
         return self.finish(started, wait(started.execution, cancel), cancel)
 
     def start(
-        self, test: CommandTest, number: int, workspaces: Workspaces, name: str
+        self,
+        test: CommandTest,
+        number: int,
+        workspaces: Workspaces,
+        name: str,
+        services: Mapping[str, str] | None = None,
     ) -> Started | Attempt:
         """Prepare a fresh, empty workspace and start the command in it.
 
-        Returns the finished `Attempt` at once when the command cannot start.
+        `services` are the values of the services the test uses (`api.url`, ...),
+        for its `${{ services.NAME.x }}` references. Returns the finished
+        `Attempt` at once when the command cannot start.
         """
+        if services:
+            test = with_services(test, services)
         # The sandbox cannot tell a missing cwd from a missing program (both are ENOENT
         # from exec), so it would blame the program; name the directory instead.
         if test.cwd and Path(test.cwd).is_absolute() and not Path(test.cwd).is_dir():
@@ -127,7 +137,7 @@ class CommandRunner:
             result = Outcome.ERROR
             verdict.failures.append(Failure("run", outcome.error))
         elif outcome.stopped:
-            result = _stopped(outcome, request, cancel, verdict)
+            result = stopped(outcome, request, cancel, verdict)
         else:
             self._verify(test, outcome, stdout, stderr, workspace.workdir, verdict)
             result = Outcome.FAILED if verdict.failures else Outcome.PASSED
@@ -198,10 +208,12 @@ class CommandRunner:
             cwd = workdir / test.cwd
             if not Path(test.cwd).is_absolute():
                 cwd.mkdir(parents=True, exist_ok=True)
+        # A container has its own system: it gets only the test's own variables.
+        inherited = {} if test.sandbox.kind == "container" else self.inherited
         return ProcessRequest(
             argv=test.argv,
             cwd=cwd,
-            env=environment(test, self.inherited),
+            env=environment(test, inherited),
             stdin=workspace.stdin(test.stdin),
             stdout=workspace.stdout,
             stderr=workspace.stderr,
@@ -210,7 +222,27 @@ class CommandRunner:
             grace=self.config.grace,
             limits=test.limits,
             label=test.id,
+            isolation=test.sandbox,
+            workdir=workdir,
         )
+
+
+def with_services(test: CommandTest, values: Mapping[str, str]) -> CommandTest:
+    """`test` with its `${{ services.NAME.x }}` references replaced by the running services'."""
+    scope = Scope({"services": values})
+
+    def resolve(text: str) -> str:
+        return interpolate(text, scope)[0]
+
+    run = resolve(test.run) if isinstance(test.run, str) else tuple(map(resolve, test.run))
+    return replace(
+        test,
+        run=run,
+        env=tuple((name, None if value is None else resolve(value)) for name, value in test.env),
+        stdin=None if test.stdin is None else resolve(test.stdin),
+        cwd=None if test.cwd is None else resolve(test.cwd),
+        files=tuple(replace(f, content=resolve(f.content)) for f in test.files),
+    )
 
 
 def environment(test: CommandTest, inherited: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -227,12 +259,13 @@ def environment(test: CommandTest, inherited: Mapping[str, str] | None = None) -
     return env
 
 
-def _stopped(
+def stopped(
     outcome: ProcessOutcome,
     request: ProcessRequest,
     cancel: Cancellation | None,
     verdict: Verdict,
 ) -> Outcome:
+    """The outcome of a process Assay stopped, with the reason added to `verdict`."""
     if outcome.stopped == "timeout":
         message = f"timed out after {format_duration(request.timeout or 0)}"
     elif outcome.stopped == "idle":

@@ -7,24 +7,40 @@ Problems are collected across the whole file; the caller raises one
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
 
-from assay.model import CommandTest, Expectations, FileSpec, Limits, Location
+from assay.model import (
+    CommandTest,
+    Expectations,
+    FileSpec,
+    Isolation,
+    Limits,
+    Location,
+    PytestSpec,
+    ServiceSpec,
+)
 from assay.model.units import parse_size
 from assay.spec.expect import read_expect
 from assay.spec.graph import check_needs
 from assay.spec.interpolation import Scope
 from assay.spec.nodes import Fields, NodeReader, is_null, is_string, type_name
 from assay.spec.paths import relative_path
+from assay.spec.sandboxes import read_sandbox
+from assay.spec.services import References, read_services
 from assay.spec.source import Problems, read_document
+from assay.spec.suggestions import did_you_mean
 
-SUITE_KEYS = ("suite", "defaults", "vars", "tests")
+_SEQ = "tag:yaml.org,2002:seq"
+
+SUITE_KEYS = ("suite", "defaults", "vars", "services", "tests")
 ACTIONS = ("run", "http", "browser", "sql", "pytest")
-AVAILABLE_ACTIONS = ("run",)
+AVAILABLE_ACTIONS = ("run", "pytest")
+PYTEST_KEYS = ("args", "python")
 COMMON_KEYS = (
     "env",
     "inherit_env",
@@ -35,6 +51,7 @@ COMMON_KEYS = (
     "tags",
     "strip_ansi",
     "limits",
+    "sandbox",
 )
 DEFAULT_KEYS = COMMON_KEYS
 TEST_KEYS = (
@@ -44,6 +61,7 @@ TEST_KEYS = (
     "stdin",
     "files",
     "needs",
+    "services",
     "skip",
     "expect",
     *COMMON_KEYS,
@@ -65,6 +83,7 @@ class _Common:
     tags: frozenset[str] = frozenset()
     strip_ansi: bool = False
     limits: Limits = field(default_factory=Limits)
+    sandbox: Isolation = field(default_factory=Isolation)
 
 
 def load_suite(
@@ -85,7 +104,14 @@ def load_suite(
         name = bootstrap.string(fields["suite"][1], "suite") or name
         suite_scope["name"] = name
     variables = _vars(bootstrap, fields)
-    reader = NodeReader(problems, Scope({"env": environ, "suite": suite_scope, "vars": variables}))
+    namespaces = {"env": environ, "suite": suite_scope, "vars": variables}
+    services: dict[str, ServiceSpec] = {}
+    references = References({})
+    if "services" in fields:
+        services, references = read_services(
+            NodeReader(problems, Scope(namespaces)), fields["services"][1], namespaces, display, path
+        )
+    reader = NodeReader(problems, Scope({**namespaces, "services": references}))
     common = (
         _common(reader, fields["defaults"][1], _Common()) if "defaults" in fields else _Common()
     )
@@ -98,7 +124,7 @@ def load_suite(
         return []
     if not tests_node.value:
         reader.error(tests_node, "'tests' is empty: add at least one test")
-    context = _SuiteContext(name, path, display, common)
+    context = _SuiteContext(name, path, display, common, services, references)
     tests: list[CommandTest] = []
     first_line: dict[str, int] = {}
     names: set[str] = set()
@@ -146,6 +172,8 @@ class _SuiteContext:
     path: Path
     display: Path
     common: _Common
+    services: dict[str, ServiceSpec] = field(default_factory=dict)
+    references: References = field(default_factory=lambda: References({}))
 
 
 def _common(
@@ -177,6 +205,8 @@ def _common(
         changes["tags"] = base.tags | frozenset(reader.strings(fields["tags"][1], "tags") or ())
     if "limits" in fields:
         changes["limits"] = _limits(reader, fields["limits"][1], base.limits)
+    if "sandbox" in fields:
+        changes["sandbox"] = read_sandbox(reader, fields["sandbox"][1]) or base.sandbox
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
@@ -229,7 +259,12 @@ def _test(
     if fields is None:
         return None, False
     before = len(reader.problems.items)
+    context.references.take()
     run = _action(reader, node, fields)
+    pytest = None
+    if run == ("pytest",):
+        pytest = _pytest(reader, fields["pytest"][1])
+        run = None if pytest is None else ("pytest", *pytest.args)
     name = _name(reader, fields, run)
     common = _common(reader, node, context.common, fields)
     test = CommandTest(
@@ -255,11 +290,82 @@ def _test(
         limits=common.limits,
         expect=(read_expect(reader, fields["expect"][1]) if "expect" in fields else Expectations())
         or Expectations(),
+        sandbox=common.sandbox,
+        pytest=pytest,
     )
+    # Every string of the test has been read: the services it refers to are known.
+    test = replace(test, services=_used_services(reader, fields, context))
+    _check_reach(reader, node, test)
     if name is None:
         # A placeholder name would make every nameless test a duplicate of the others.
         return None, False
     return test, len(reader.problems.items) == before and run is not None
+
+
+def _used_services(
+    reader: NodeReader, fields: Fields, context: _SuiteContext
+) -> tuple[ServiceSpec, ...]:
+    """The services a test refers to (read so far) and those it lists under `services`."""
+    names = context.references.take()
+    if "services" in fields:
+        node = fields["services"][1]
+        for name in reader.strings(node, "services") or ():
+            if name not in context.services:
+                known = ", ".join(context.services) or "none are defined in this suite"
+                reader.error(
+                    node,
+                    f"services: no service named {name!r}{did_you_mean(name, context.services)}"
+                    f" (services: {known})",
+                )
+            elif name not in names:
+                names.append(name)
+    return tuple(context.services[name] for name in names if name in context.services)
+
+
+def _check_reach(reader: NodeReader, node: yaml.Node, test: CommandTest) -> None:
+    """Services listen on this host's loopback: a sandbox without it cannot use them."""
+    if not test.services or test.sandbox.kind == "process":
+        return
+    names = ", ".join(repr(s.name) for s in test.services)
+    if test.sandbox.kind == "container":
+        reader.error(
+            node,
+            f"the test uses service {names}, but services listen on this host's loopback,"
+            " which a container cannot reach: use sandbox process or bwrap",
+        )
+    elif not test.sandbox.network:
+        reader.error(
+            node,
+            f"the test uses service {names}, but its bwrap sandbox has no network:"
+            " add network: true to sandbox",
+        )
+
+
+def _pytest(reader: NodeReader, node: yaml.Node) -> PytestSpec | None:
+    """`pytest: tests/ -k fast`, `pytest: [tests/, -k, fast]` or `{args: ..., python: ...}`."""
+    python = None
+    if isinstance(node, yaml.MappingNode):
+        fields = reader.fields(node, PYTEST_KEYS, "pytest")
+        if fields is None:
+            return None
+        if "python" in fields:
+            python = reader.string(fields["python"][1], "pytest.python")
+        node = fields["args"][1] if "args" in fields else yaml.SequenceNode(_SEQ, [])
+    if isinstance(node, yaml.ScalarNode):
+        text = reader.string(node, "pytest", scalars=True)
+        if text is None:
+            return None
+        try:
+            args = shlex.split(text)
+        except ValueError as error:
+            reader.error(node, f"pytest: {error}")
+            return None
+    else:
+        listed = reader.strings(node, "pytest")
+        if listed is None:
+            return None
+        args = listed
+    return PytestSpec(args=tuple(args), python=python)
 
 
 def _action(reader: NodeReader, node: yaml.Node, fields: Fields) -> str | tuple[str, ...] | None:
@@ -279,6 +385,8 @@ def _action(reader: NodeReader, node: yaml.Node, fields: Fields) -> str | tuple[
             f"test kind '{actions[0]}' is not available in this version of Assay",
         )
         return None
+    if actions[0] == "pytest":
+        return ("pytest",)
     return _run(reader, fields["run"][1])
 
 
