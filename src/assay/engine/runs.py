@@ -324,8 +324,11 @@ class _Run:
                 self.ready = deque(i for i in self.ready if i not in members)
             for member in members:
                 self.emit(TestStarted(self.tests[member]))
-            if index in self.early:
-                self._attempts_done({index: (self.early.pop(index),)}, {}, workspaces)
+            if index in self.early:  # could not even be collected: retrying cannot help
+                attempt = self.early.pop(index)
+                self.attempts[index] = [attempt]
+                self.emit(AttemptFinished(test, attempt))
+                self._finish(index, Result(test, attempt.outcome, (attempt,)))
             else:
                 self._start_attempt(members, workspaces)
 
@@ -411,7 +414,7 @@ class _Run:
         attempts.append(attempt)
         self.emit(AttemptFinished(test, attempt))
         final = (
-            attempt.outcome is Outcome.PASSED
+            attempt.outcome in (Outcome.PASSED, Outcome.SKIPPED)  # pytest's skips are verdicts
             or self.cancel.cancelled
             or attempt.number > test.retries
         )

@@ -62,6 +62,34 @@ def _report(path: Path, number: int, line: bytes) -> dict[str, object]:
     return report
 
 
+class ReportStream:
+    """Results from pytest's reports handed over one at a time, as `pytest --assay` sees them.
+
+    Each report is what `pytest_report_to_serializable` makes of a report,
+    in JSON's types (lists, not tuples), as a report log holds it; a
+    `{"$report_type": "SessionFinish", "exitstatus": N}` ends the session.
+    `source` names the stream in `ReportFormatError`s.
+    """
+
+    def __init__(self, stats: ImportStats, source: str = "<pytest session>") -> None:
+        self._reader = _Reader(Path(source), stats, datetime.now(UTC))
+        self._count = 0
+
+    def read(self, report: dict[str, object]) -> ResultRecord | None:
+        """The result that `report` completes, if it completes one."""
+        self._count += 1
+        return self._reader.read(self._count, report)
+
+    def finish(self) -> Iterator[ResultRecord]:
+        """The tests still open when the reports end, completed as far as they tell."""
+        return self._reader.finish()
+
+
+def node_record(nodeid: str, location: object = None) -> TestRecord:
+    """The identity of pytest's test `nodeid`; `location` is its (file, 0-based line, name) list."""
+    return _record(nodeid, location)
+
+
 @dataclass(slots=True)
 class _Run:
     """One attempt of a test, assembled from the reports of its phases."""

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assay.model import AttemptFinished, Event, RunFinished, RunStarted, TestFinished
+from assay.model import Event, RunFinished, RunStarted
 from assay.model.units import format_duration
 from assay.reports.wire import Encoder
 from assay.store.provenance import GitInfo, git_info
@@ -92,12 +92,22 @@ class RemoteReporter:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
 
-    def handle(self, event: Event) -> None:
-        """Queue `event`; on `RunFinished`, wait until the rest is sent or reporting gives up."""
+    def handle(self, event: Event | dict[str, Any]) -> None:
+        """Queue `event`; on `RunFinished`, wait until the rest is sent or reporting gives up.
+
+        `event` may also be a ready-made wire event (`assay.reports.wire`), for
+        senders that have records rather than engine events (`pytest --assay`):
+        `run.started` and `run.finished` then begin and end the run.
+        """
+        started_at: float | None = None
         if isinstance(event, RunStarted):
+            started_at = event.started_at.timestamp()
+        elif isinstance(event, dict) and event.get("type") == "run.started":
+            started_at = float(event["started_at"])
+        if started_at is not None:
             self._thread = threading.Thread(
                 target=self._send,
-                args=(event.started_at.timestamp(),),
+                args=(started_at,),
                 name="assay-reporter",
                 # A run that dies with an exception sends no RunFinished: the process
                 # must still be able to exit.
@@ -107,7 +117,7 @@ class RemoteReporter:
         if self._thread is None:
             return
         self._queue.put(event)
-        if isinstance(event, RunFinished):
+        if _ends(event):
             self._queue.put(_STOP)
             # Giving up takes `patience`, and a request in flight then may take TIMEOUT more.
             self._thread.join(self.patience + 2 * TIMEOUT)
@@ -182,7 +192,7 @@ class _Delivery:
                 item = None
             if item is _STOP:
                 closing = True
-            elif isinstance(item, RunFinished) and not self.gave_up:
+            elif _ends(item) and not self.gave_up:
                 # The end goes alone: a batch the server refuses cannot take it along,
                 # which would leave the run `running` there for good.
                 if self.parts:
@@ -207,11 +217,11 @@ class _Delivery:
         due = [t for t in (self.deadline, self.retry_at if self.pending else None) if t is not None]
         return None if not due else max(0.0, min(due) - time.monotonic())
 
-    def _add(self, event: Event) -> None:
-        wire = self.encoder.encode(event)
-        if isinstance(event, AttemptFinished):
+    def _add(self, event: Event | dict[str, Any]) -> None:
+        wire = event if isinstance(event, dict) else self.encoder.encode(event)
+        if wire["type"] == "attempt.finished":
             wire["attempt"] = _live_attempt(wire["attempt"])
-        elif isinstance(event, TestFinished):
+        elif wire["type"] == "test.finished":
             self.results += 1
         text = json.dumps(wire, separators=(",", ":"))
         self.parts.append(text)
@@ -359,6 +369,13 @@ class _Delivery:
                 f"{len(self.refused)} batch{'es' if len(self.refused) != 1 else ''} "
                 f"({lost} results): {first}"
             )
+
+
+def _ends(event: object) -> bool:
+    """Whether `event` ends the run: `RunFinished`, or its wire form."""
+    if isinstance(event, dict):
+        return event.get("type") == "run.finished"
+    return isinstance(event, RunFinished)
 
 
 def _live_attempt(attempt: dict[str, Any]) -> dict[str, Any]:
