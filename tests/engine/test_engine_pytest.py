@@ -95,7 +95,9 @@ class TestPytestKind:
         # One TestStarted per pytest test; the first attempts all ran in one process.
         started = [e for e in scratch.events if isinstance(e, TestStarted)]
         assert len(started) == 7
-        second = [e for e in scratch.events if isinstance(e, AttemptFinished) and e.attempt.number == 2]
+        second = [
+            e for e in scratch.events if isinstance(e, AttemptFinished) and e.attempt.number == 2
+        ]
         assert sorted(e.test.id for e in second) == [
             "tests/test_sample.py::test_fails",
             "tests/test_sample.py::test_flaky",

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 
 import psutil
 import pytest
+from tests.fixtures.projects import require_program
 
 from assay.engine import RunOptions, execute
 from assay.model import Outcome
 from assay.runners import RunnerConfig
 from assay.sandbox import Cancellation
-from tests.fixtures.projects import require_program
 
 if TYPE_CHECKING:
     from conftest import Scratch
@@ -26,12 +26,14 @@ if TYPE_CHECKING:
 WEB = """\
 services:
   web:
-    run: echo $$ >> "${{ suite.dir }}/starts"; exec python3 -m http.server ${{ port }} --bind 127.0.0.1
+    run: >-
+      echo $$ >> "${{ suite.dir }}/starts";
+      exec python3 -m http.server ${{ port }} --bind 127.0.0.1
     ready: {http: "http://127.0.0.1:${{ port }}/", timeout: 20s}
     scope: SCOPE
 """
 GET = (
-    "python3 -c \"import sys, urllib.request; urllib.request.urlopen(sys.argv[1]); "
+    'python3 -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1]); '
     "print(sys.argv[1])\" '${{ services.web.url }}/'"
 )
 
@@ -183,6 +185,15 @@ class TestInterrupts:
         assert result.interrupted is not None
         assert_gone(pids(scratch.root / "starts"))
 
+    def test_the_run_deadline_stops_services(self, scratch: Scratch) -> None:
+        tests = scratch.load(
+            web() + "tests:\n  - name: waits\n    services: [web]\n    run: sleep 60\n"
+        )
+        result = scratch.run(tests, timeout=2.0)
+        assert result.interrupted is not None
+        assert result.results[0].outcome is Outcome.TIMEOUT
+        assert_gone(pids(scratch.root / "starts"))
+
     def test_sigterm_to_assay_run_stops_services(self, tmp_path: Path) -> None:
         suite = tmp_path / "svc.assay.yaml"
         suite.write_text(
@@ -217,7 +228,9 @@ services:
     ready: {command: "redis-cli -p ${{ port }} ping", timeout: 20s}
 tests:
   - name: set and get
-    run: redis-cli -p ${{ services.redis.port }} set k v >/dev/null && redis-cli -p ${{ services.redis.port }} get k
+    run: >-
+      redis-cli -p ${{ services.redis.port }} set k v >/dev/null &&
+      redis-cli -p ${{ services.redis.port }} get k
     expect:
       stdout: "v\\n"
 """

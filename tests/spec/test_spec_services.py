@@ -26,14 +26,14 @@ class TestServices:
         [service] = test.services
         assert service.name == "web"
         assert service.argv == ("python3", "-m", "http.server", "${{ port }}")
-        assert service.ready == Probe("http", "http://127.0.0.1:${{ port }}/", status=200, timeout=5.0)
+        assert service.ready == Probe(
+            "http", "http://127.0.0.1:${{ port }}/", status=200, timeout=5.0
+        )
         assert service.scope == "suite"
         assert test.run == "curl ${{ services.web.url }}/x"
 
     def test_references_anywhere_in_the_test_count(self, suites) -> None:
-        [test] = suites.load(
-            WEB + "tests:\n  - run: cat\n    stdin: '${{ services.web.port }}'\n"
-        )
+        [test] = suites.load(WEB + "tests:\n  - run: cat\n    stdin: '${{ services.web.port }}'\n")
         assert [s.name for s in test.services] == ["web"]
 
     def test_listing_a_service_uses_it(self, suites) -> None:
@@ -102,11 +102,13 @@ class TestServices:
             case(
                 "two-probes",
                 "services:\n  s: {run: x, ready: {tcp: 'h:1', log: x}}\ntests:\n  - run: echo\n",
-                "2:22: services.s.ready needs exactly one of http, tcp, log, command, not 2 (tcp, log)",
+                "2:22: services.s.ready needs exactly one of http, tcp, log, command,"
+                " not 2 (tcp, log)",
             ),
             case(
                 "status-on-tcp",
-                "services:\n  s: {run: x, ready: {tcp: 'h:1', status: 200}}\ntests:\n  - run: echo\n",
+                "services:\n  s: {run: x, ready: {tcp: 'h:1', status: 200}}\n"
+                "tests:\n  - run: echo\n",
                 "2:35: services.s.ready: 'status' is for http probes only",
             ),
             case(
@@ -145,7 +147,9 @@ class TestSandbox:
             ("process", Isolation()),
             (
                 "{type: bwrap, network: true, binds: [/opt], memory: 64M, cpus: 1}",
-                Isolation("bwrap", network=True, binds=("/opt",), memory_bytes=64 * 2**20, cpus=1.0),
+                Isolation(
+                    "bwrap", network=True, binds=("/opt",), memory_bytes=64 * 2**20, cpus=1.0
+                ),
             ),
             (
                 "{type: container, image: busybox, user: '1000:1000', pids: 32}",

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 from assay.checks import slug
+from assay.engine.services import Key, Services
 from assay.model import (
     Attempt,
     AttemptFinished,
@@ -36,7 +37,6 @@ from assay.model import (
     TestFinished,
     TestStarted,
 )
-from assay.engine.services import Key, Services
 from assay.model.units import format_duration
 from assay.runners import DEADLINE, CommandRunner, RunnerConfig, Started, Workspaces
 from assay.runners.pytests import PytestRunner
@@ -339,7 +339,9 @@ class _Run:
             number = 1 + max(len(self.attempts.get(m, ())) for m in members)
             started = self._start(members, number, workspaces)
             if isinstance(started, Started):
-                cancel = Cancellation() if self.services and self.tests[members[0]].services else None
+                cancel = (
+                    Cancellation() if self.services and self.tests[members[0]].services else None
+                )
                 if cancel is not None and self.cancel.cancelled:
                     cancel.cancel(self.cancel.reason or INTERRUPTED)
                 self.active[members[0]] = _Active(members[0], started, tuple(members), cancel)
@@ -354,7 +356,7 @@ class _Run:
                         )
                     )
                 return
-            members = self._record_all({m: (started,) for m in members}, {})
+            members = self._record_all(dict.fromkeys(members, (started,)), {})
 
     def _start(self, members: list[int], number: int, workspaces: Workspaces) -> Started | Attempt:
         """Start attempt `number` of tests; an `Attempt` if it ended at once."""
@@ -391,13 +393,14 @@ class _Run:
     ) -> list[int]:
         """Record each test's new attempts; the tests that get another one."""
         again = []
-        for index, attempts in ended.items():
+        for index, new in ended.items():
+            attempts = new
             died = self.services.died(index) if self.services is not None else None
             if died is not None:  # never a confusing failure: the service is to blame
                 failure = Failure("service", died)
                 attempts = (
-                    *attempts[:-1],
-                    replace(attempts[-1], outcome=Outcome.ERROR, failures=(failure,)),
+                    *new[:-1],
+                    replace(new[-1], outcome=Outcome.ERROR, failures=(failure,)),
                 )
             final = False
             for attempt in attempts:

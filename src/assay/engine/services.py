@@ -79,7 +79,9 @@ class Services:
         for key in dict.fromkeys(k for i in indices for k in self.direct.get(i, ())):
             instance = self.instances[key]
             assert instance.service is not None
-            values.update({f"{instance.spec.name}.{k}": v for k, v in instance.service.values.items()})
+            values.update(
+                {f"{instance.spec.name}.{k}": v for k, v in instance.service.values.items()}
+            )
         return values
 
     def _ensure(self, key: Key) -> str | None:
@@ -150,4 +152,3 @@ class Services:
         for instance in sorted(running, key=lambda i: -i.order):
             assert instance.service is not None
             instance.service.stop()
-

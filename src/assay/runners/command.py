@@ -20,7 +20,6 @@ from assay.checks import (
 from assay.model import Attempt, CommandTest, Failure, MatcherKind, Outcome, Output
 from assay.model.units import format_duration
 from assay.runners.workspace import Workspace, Workspaces
-from assay.spec.interpolation import Scope, interpolate
 from assay.sandbox import (
     Cancellation,
     Execution,
@@ -29,6 +28,7 @@ from assay.sandbox import (
     Sandbox,
     wait,
 )
+from assay.spec.interpolation import Scope, interpolate
 
 DEFAULT_ENV = {"NO_COLOR": "1", "TERM": "dumb"}
 DEADLINE = "run deadline reached"

@@ -288,11 +288,16 @@ class _Engine:
             return []
         return [str(c["Id"]) for c in found]
 
-    def describe(self, error: Exception, image: str) -> str:
+    def describe(self, error: Exception, request: ProcessRequest, image: str) -> str:
         """An outcome's error message for a failed call."""
         if isinstance(error, self.sdk.errors.ImageNotFound):
             return f"sandbox 'container': image {image!r} not found"
-        return f"sandbox 'container': {_reason(error)}"
+        reason = _reason(error)
+        if "executable file not found" in reason or (
+            "exec:" in reason and "no such file" in reason
+        ):
+            return f"cannot run {request.argv[0]!r}: not found in image {image!r}"
+        return f"sandbox 'container': {reason}"
 
     def close(self) -> None:
         self.client.close()
@@ -412,6 +417,7 @@ class _Execution:
 
     def stop_now(self) -> None:
         """Kill the container at once (from `close`)."""
+        self.stopped = self.stopped or "cancelled"
         self._stop(0)
 
     def _why_stop(self, now: float, cancel: Cancellation) -> str | None:
@@ -440,14 +446,16 @@ class _Execution:
         try:
             self._contain()
         except self.engine.failures as error:
-            self.error = self.engine.describe(error, self.spec.image)
+            self.error = self.engine.describe(error, self.request, self.spec.image)
         except Exception as error:  # nothing may escape a thread unseen
             self.error = f"sandbox 'container': {type(error).__name__}: {error}"
         finally:
             if self.container is not None:
                 self.engine.remove(self.container)
             self.ended_at = self.ended_at or time.monotonic()
-            os.write(self._write, b"x")
+            with self._lock:  # the loop may have given up on this container and closed it
+                if self._write >= 0:
+                    os.write(self._write, b"x")
 
     def _contain(self) -> None:
         request = self.request
@@ -474,9 +482,10 @@ class _Execution:
             self.oom = True
 
     def _finish(self) -> ProcessOutcome:
-        for fd in (self._read, self._write):
-            os.close(fd)
-        self._read = self._write = -1
+        with self._lock:
+            for fd in (self._read, self._write):
+                os.close(fd)
+            self._read = self._write = -1
         self.sandbox._forget(self)
         duration = (self.ended_at or time.monotonic()) - self.start
         if self.error is not None:

@@ -197,9 +197,7 @@ def _service(
         for port in names:
             if not _NAME.fullmatch(port) or port == "port":
                 reader.error(fields["ports"][1], f"invalid port name {port!r}")
-    needs = (
-        list(reader.strings(fields["needs"][1], "needs") or ()) if "needs" in fields else []
-    )
+    needs = list(reader.strings(fields["needs"][1], "needs") or ()) if "needs" in fields else []
     for used in references.take():
         if used not in needs:
             needs.append(used)
@@ -229,7 +227,9 @@ def _command(reader: NodeReader, node: yaml.Node, what: str) -> str | tuple[str,
             reader.error(node, f"{what}: the command is empty")
             return None
         return command
-    reader.error(node, f"{what} must be a command string or an argument list, not {type_name(node)}")
+    reader.error(
+        node, f"{what} must be a command string or an argument list, not {type_name(node)}"
+    )
     return None
 
 

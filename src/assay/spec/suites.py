@@ -109,7 +109,11 @@ def load_suite(
     references = References({})
     if "services" in fields:
         services, references = read_services(
-            NodeReader(problems, Scope(namespaces)), fields["services"][1], namespaces, display, path
+            NodeReader(problems, Scope(namespaces)),
+            fields["services"][1],
+            namespaces,
+            display,
+            path,
         )
     reader = NodeReader(problems, Scope({**namespaces, "services": references}))
     common = (
