@@ -8,6 +8,8 @@
     │   ├── UsageError            the command line is invalid
     │   └── ReportWriteError      a report file cannot be written where the user asked
     ├── NotFoundError             something named does not exist (also a LookupError)
+    ├── ServiceError              a service did not start, was not ready, or died
+                                  (assay.services; the tests that need it end as errors)
     └── InternalError             a bug in Assay
 
 Test verdicts are not exceptions: a failed expectation is data on a result.

@@ -29,6 +29,7 @@ import time
 from datetime import UTC, datetime
 
 from assay.sandbox import reaper
+from assay.sandbox.groups import group_alive, reap_group, signal_group
 from assay.sandbox.limits import limited_argv
 from assay.sandbox.protocol import (
     Cancellation,
@@ -97,7 +98,7 @@ class ProcessSandbox:
         # Only an interrupted or broken caller leaves leaders behind: nobody will end them.
         while self._running:
             _pid, proc = self._running.popitem()
-            _signal_group(proc.pid, signal.SIGKILL)
+            signal_group(proc.pid, signal.SIGKILL)
             with contextlib.suppress(OSError, subprocess.TimeoutExpired):
                 proc.kill()
                 proc.wait(_KILL_WAIT)
@@ -212,7 +213,7 @@ class _Execution:
                     return None
                 self.stopped = reason
                 self._end_group(now, self.request.grace)
-            elif _group_alive(self.proc.pid):
+            elif group_alive(self.proc.pid):
                 self.leftovers = 1
                 self._end_group(now, min(self.request.grace, _LEFTOVER_GRACE))
             else:
@@ -220,13 +221,13 @@ class _Execution:
         if self.proc.returncode is not None:
             # Only now: waitpid on the group could otherwise reap the leader and
             # take its exit status away from Popen.
-            _reap_group(self.proc.pid)
-        alive = self.proc.returncode is None or _group_alive(self.proc.pid)
+            reap_group(self.proc.pid)
+        alive = self.proc.returncode is None or group_alive(self.proc.pid)
         if not alive:
             return self._finish()
         if now >= self.state_deadline:
             if self.state is _State.ENDING:
-                _signal_group(self.proc.pid, signal.SIGKILL)
+                signal_group(self.proc.pid, signal.SIGKILL)
                 with contextlib.suppress(OSError):
                     self.proc.kill()
                 self.state = _State.KILLED
@@ -254,7 +255,7 @@ class _Execution:
         return None
 
     def _end_group(self, now: float, grace: float) -> None:
-        _signal_group(self.proc.pid, signal.SIGTERM)
+        signal_group(self.proc.pid, signal.SIGTERM)
         self.state = _State.ENDING
         self.state_deadline = now + grace
 
@@ -300,28 +301,3 @@ def _unrunnable(request: ProcessRequest) -> str | None:
     else:
         return None
     return f"cannot run {program!r}: {os.strerror(code)}"
-
-
-def _reap_group(pgid: int) -> None:
-    """Reap members of the group that were re-parented to us and have exited."""
-    with contextlib.suppress(ChildProcessError):
-        while os.waitpid(-pgid, os.WNOHANG)[0] > 0:
-            pass
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except OSError as error:
-        if error.errno not in (errno.ESRCH, errno.EPERM):
-            raise

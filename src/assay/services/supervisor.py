@@ -14,7 +14,6 @@ when, is the engine's business.
 from __future__ import annotations
 
 import contextlib
-import errno
 import itertools
 import os
 import select
@@ -30,6 +29,7 @@ from pathlib import Path
 from assay.errors import AssayError
 from assay.model import Probe, ServiceSpec
 from assay.sandbox import Cancellation, reaper
+from assay.sandbox.groups import group_alive, reap_group, signal_group
 from assay.services import probes
 from assay.services.ports import allocate
 from assay.spec.interpolation import Scope, interpolate
@@ -323,10 +323,10 @@ class Service:
         return f"{headline}\nlast lines of its log {self.log_path}:\n{textwrap.indent(tail, '  ')}"
 
     def _end_group(self) -> None:
-        _signal_group(self.pid, signal.SIGTERM)
+        signal_group(self.pid, signal.SIGTERM)
         if self._wait_group(time.monotonic() + self.spec.grace):
             return
-        _signal_group(self.pid, signal.SIGKILL)
+        signal_group(self.pid, signal.SIGKILL)
         self._wait_group(time.monotonic() + _KILL_WAIT)
 
     def _wait_group(self, deadline: float) -> bool:
@@ -334,8 +334,8 @@ class Service:
         while True:
             if self._proc.poll() is not None:
                 # Only now: waiting on the group could take the leader's exit status.
-                _reap_group(self.pid)
-                if not _group_alive(self.pid):
+                reap_group(self.pid)
+                if not group_alive(self.pid):
                     return True
             left = deadline - time.monotonic()
             if left <= 0:
@@ -346,28 +346,3 @@ class Service:
                 poller.poll(left * 1000)
             else:  # nothing says when the rest of a group is gone: look again shortly
                 time.sleep(min(_GROUP_CHECK, left))
-
-
-def _reap_group(pgid: int) -> None:
-    """Reap members of the group that were re-parented to us and have exited."""
-    with contextlib.suppress(ChildProcessError):
-        while os.waitpid(-pgid, os.WNOHANG)[0] > 0:
-            pass
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except OSError as error:
-        if error.errno not in (errno.ESRCH, errno.EPERM):
-            raise
