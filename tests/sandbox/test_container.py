@@ -51,7 +51,7 @@ def engine_url() -> str:
         client.images.get(IMAGE)
     except docker.errors.ImageNotFound:
         unavailable(f"the image {IMAGE} is not there ({SETUP})")
-    except docker.errors.DockerException as error:
+    except (docker.errors.DockerException, OSError) as error:  # requests' errors are OSErrors
         unavailable(f"no engine answers at {url}: {error} ({SETUP})")
     finally:
         client.close()

@@ -86,35 +86,70 @@ class _Common:
     sandbox: Isolation = field(default_factory=Isolation)
 
 
-def load_suite(
-    path: Path, display: Path, problems: Problems, environ: Mapping[str, str] | None = None
-) -> list[CommandTest]:
-    """The tests of one suite file; problems go to `problems`."""
+@dataclass(slots=True)
+class _Head:
+    """What a suite file says before its tests: its fields, namespaces and services."""
+
+    root: yaml.Node
+    fields: Fields
+    name: str
+    namespaces: dict[str, Mapping[str, str]]
+    services: dict[str, ServiceSpec]
+    references: References
+
+
+def _head(
+    path: Path, display: Path, problems: Problems, environ: Mapping[str, str] | None
+) -> _Head | None:
     root = read_document(path, problems)
     if root is None:
-        return []
+        return None
     environ = os.environ if environ is None else environ
     suite_scope = {"dir": str(path.parent), "file": str(path), "name": _default_name(path)}
     bootstrap = NodeReader(problems, Scope({"env": environ, "suite": suite_scope}))
     fields = bootstrap.fields(root, SUITE_KEYS, "the suite")
     if fields is None:
-        return []
+        return None
     name = suite_scope["name"]
     if "suite" in fields:
         name = bootstrap.string(fields["suite"][1], "suite") or name
         suite_scope["name"] = name
     variables = _vars(bootstrap, fields)
-    namespaces = {"env": environ, "suite": suite_scope, "vars": variables}
+    namespaces: dict[str, Mapping[str, str]] = {
+        "env": environ,
+        "suite": suite_scope,
+        "vars": variables,
+    }
     services: dict[str, ServiceSpec] = {}
     references = References({})
     if "services" in fields:
         services, references = read_services(
-            NodeReader(problems, Scope(namespaces)),
-            fields["services"][1],
-            namespaces,
-            display,
-            path,
+            NodeReader(problems, Scope(namespaces)), fields["services"][1], namespaces, display, path
         )
+    return _Head(root, fields, name, namespaces, services, references)
+
+
+def load_services(
+    path: Path, display: Path, problems: Problems, environ: Mapping[str, str] | None = None
+) -> dict[str, ServiceSpec]:
+    """The services a suite file defines (its tests, if any, are not read)."""
+    head = _head(path, display, problems, environ)
+    if head is None:
+        return {}
+    if "services" not in head.fields:
+        problems.at(head.root, "the file defines no 'services'")
+    return head.services
+
+
+def load_suite(
+    path: Path, display: Path, problems: Problems, environ: Mapping[str, str] | None = None
+) -> list[CommandTest]:
+    """The tests of one suite file; problems go to `problems`."""
+    head = _head(path, display, problems, environ)
+    if head is None:
+        return []
+    root, fields, name, namespaces = head.root, head.fields, head.name, head.namespaces
+    services, references = head.services, head.references
     reader = NodeReader(problems, Scope({**namespaces, "services": references}))
     common = (
         _common(reader, fields["defaults"][1], _Common()) if "defaults" in fields else _Common()

@@ -1,0 +1,110 @@
+"""Real pytest sessions with `--assay`: a scratch project, and pytest run in it as a child.
+
+Each session is `python -m pytest` in a fresh directory, so the plugin is
+loaded through its entry point as it is for users, pytest-xdist starts real
+workers, and a session can be interrupted or killed without touching the
+test that started it. Every project says `filterwarnings = error`, as strict
+projects do: a warning from the plugin would fail their sessions.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from assay.store import Store
+from fixtures.databases import rows
+from fixtures.projects import CLI_TIMEOUT, CliResult, Project, clean_environ
+
+PYTEST = (sys.executable, "-m", "pytest", "-p", "no:cacheprovider")
+PYTEST_INI = """\
+[pytest]
+filterwarnings = error
+"""
+
+
+class PytestProject(Project):
+    """A directory of pytest tests, with its own `pytest.ini` and `assay.toml`."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.write("pytest.ini", PYTEST_INI)
+
+    @property
+    def default_db(self) -> Path:
+        """Where `pytest --assay` records without a database setting."""
+        return self.root / ".assay" / "assay.db"
+
+    def pytest(self, *args: str, env: Mapping[str, str] | None = None) -> CliResult:
+        """Run `pytest ARGS` in the project, with an environment free of the parent's pytest."""
+        return run_pytest(args, self.root, env)
+
+
+def run_pytest(
+    args: tuple[str, ...], cwd: Path, env: Mapping[str, str] | None = None
+) -> CliResult:
+    """`python -m pytest ARGS` in `cwd`; no `ASSAY_*` or `PYTEST_*` variable leaks in."""
+    environ = {k: v for k, v in clean_environ().items() if not k.startswith("PYTEST_")}
+    environ.update(env or {})
+    done = subprocess.run(
+        [*PYTEST, *args],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=CLI_TIMEOUT,
+        check=False,
+    )
+    return CliResult(("pytest", *args), done.returncode, done.stdout, done.stderr)
+
+
+def assay_lines(result: CliResult) -> list[str]:
+    """The lines the plugin printed."""
+    return [line for line in result.output.splitlines() if line.startswith("assay:")]
+
+
+def the_run(store: Store) -> dict[str, Any]:
+    """The store's one run, as a dict of its columns."""
+    columns = (
+        "id status trigger source host pid total passed failed errors skipped flaky reason "
+        "started_at finished_at duration options"
+    ).split()
+    (found,) = rows(store, f"SELECT {', '.join(columns)} FROM runs")
+    return dict(zip(columns, found, strict=True))
+
+
+def stored_results(store: Store, run_id: int) -> dict[str, dict[str, Any]]:
+    """A run's results by test id, each with its attempts (outcome, failures, notes, output)."""
+    columns = "key name file line position outcome attempts flaky reason message".split()
+    results = {
+        row[0]: dict(zip(columns, row, strict=True))
+        for row in rows(
+            store,
+            "SELECT t.key, t.name, t.file, t.line, r.position, r.outcome, r.attempts, r.flaky, "
+            "r.reason, r.message FROM results r JOIN tests t ON t.id = r.test_id "
+            "WHERE r.run_id = :run ORDER BY r.position",
+            run=run_id,
+        )
+    }
+    for result in results.values():
+        result["flaky"] = bool(result["flaky"])
+        result["tries"] = []
+    for key, number, outcome, failures, notes, stdout in rows(
+        store,
+        "SELECT t.key, a.number, a.outcome, a.failures, a.notes, a.stdout_tail "
+        "FROM attempts a JOIN results r ON r.run_id = a.run_id AND r.position = a.position "
+        "JOIN tests t ON t.id = r.test_id WHERE a.run_id = :run ORDER BY a.position, a.number",
+        run=run_id,
+    ):
+        results[key]["tries"].append((number, outcome, failures, notes, stdout))
+    return results
+
+
+def this_host() -> str:
+    """The host name a run recorded on this machine carries."""
+    return os.uname().nodename
