@@ -6,6 +6,7 @@ import textwrap
 from typing import TYPE_CHECKING
 
 from assay.model import AttemptFinished, Outcome, TestStarted
+from fixtures.projects import require_program
 
 if TYPE_CHECKING:
     from conftest import Scratch
@@ -130,3 +131,16 @@ class TestPytestKind:
         result = scratch.run(tests)
         assert [r.outcome for r in result.results] == [Outcome.PASSED, Outcome.PASSED]
         assert [r.test.name for r in result.results] == ["test_ok", "after"]
+
+    def test_runs_inside_bwrap(self, scratch: Scratch) -> None:
+        require_program("bwrap")
+        project(scratch)
+        (scratch.root / "tests" / "test_sample.py").write_text(
+            "import os\n\n"
+            "def test_root_is_read_only():\n"
+            "    assert not os.access('/usr', os.W_OK)\n"
+        )
+        tests = scratch.load("tests:\n  - name: unit\n    pytest: tests\n    sandbox: bwrap\n")
+        [result] = scratch.run(tests).results
+        assert result.outcome is Outcome.PASSED, result.failures
+        assert result.test.id == "tests/test_sample.py::test_root_is_read_only"

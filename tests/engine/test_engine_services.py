@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 
 import psutil
 import pytest
-from tests.fixtures.projects import require_program
 
 from assay.engine import RunOptions, execute
 from assay.model import Outcome
 from assay.runners import RunnerConfig
 from assay.sandbox import Cancellation
+from fixtures.projects import require_program
 
 if TYPE_CHECKING:
     from conftest import Scratch

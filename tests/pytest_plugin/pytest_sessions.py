@@ -9,18 +9,27 @@ projects do: a warning from the plugin would fail their sessions.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from assay.store import Store
-from fixtures.databases import rows
+from fixtures.databases import opened_store, rows
 from fixtures.projects import CLI_TIMEOUT, CliResult, Project, clean_environ
 
 PYTEST = (sys.executable, "-m", "pytest", "-p", "no:cacheprovider")
+RUN_COLUMNS = (
+    "id", "status", "trigger", "source", "host", "pid", "total", "passed", "failed", "errors",
+    "skipped", "flaky", "reason", "started_at", "finished_at", "duration", "options",
+)  # fmt: skip
+RESULT_COLUMNS = (
+    "key", "name", "file", "line", "position", "outcome", "attempts", "flaky", "reason", "message",
+)  # fmt: skip
 PYTEST_INI = """\
 [pytest]
 filterwarnings = error
@@ -44,9 +53,31 @@ class PytestProject(Project):
         return run_pytest(args, self.root, env)
 
 
-def run_pytest(
-    args: tuple[str, ...], cwd: Path, env: Mapping[str, str] | None = None
-) -> CliResult:
+@dataclass
+class RecordedProject:
+    """A pytest project and the database its `--assay` sessions record into."""
+
+    project: PytestProject
+    url: str
+    options: tuple[str, ...]
+    """The options that record into `url`: the default location needs only `--assay`."""
+
+    def pytest(self, *args: str, record: bool = True) -> CliResult:
+        """Run pytest in the project, recording (unless told not to)."""
+        return self.project.pytest(*(self.options if record else ()), *args)
+
+    def write(self, name: str, text: str) -> Path:
+        """Write a file (dedented) under the project."""
+        return self.project.write(name, text)
+
+    @contextlib.contextmanager
+    def store(self) -> Iterator[Store]:
+        """A store on the project's database, as a later `assay` command opens it."""
+        with opened_store(self.url, self.project.root / ".assay", "project") as store:
+            yield store
+
+
+def run_pytest(args: tuple[str, ...], cwd: Path, env: Mapping[str, str] | None = None) -> CliResult:
     """`python -m pytest ARGS` in `cwd`; no `ASSAY_*` or `PYTEST_*` variable leaks in."""
     environ = {k: v for k, v in clean_environ().items() if not k.startswith("PYTEST_")}
     environ.update(env or {})
@@ -70,19 +101,14 @@ def assay_lines(result: CliResult) -> list[str]:
 
 def the_run(store: Store) -> dict[str, Any]:
     """The store's one run, as a dict of its columns."""
-    columns = (
-        "id status trigger source host pid total passed failed errors skipped flaky reason "
-        "started_at finished_at duration options"
-    ).split()
-    (found,) = rows(store, f"SELECT {', '.join(columns)} FROM runs")
-    return dict(zip(columns, found, strict=True))
+    (found,) = rows(store, f"SELECT {', '.join(RUN_COLUMNS)} FROM runs")
+    return dict(zip(RUN_COLUMNS, found, strict=True))
 
 
 def stored_results(store: Store, run_id: int) -> dict[str, dict[str, Any]]:
     """A run's results by test id, each with its attempts (outcome, failures, notes, output)."""
-    columns = "key name file line position outcome attempts flaky reason message".split()
     results = {
-        row[0]: dict(zip(columns, row, strict=True))
+        row[0]: dict(zip(RESULT_COLUMNS, row, strict=True))
         for row in rows(
             store,
             "SELECT t.key, t.name, t.file, t.line, r.position, r.outcome, r.attempts, r.flaky, "

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from conftest import Box
 
 IMAGE = "localhost/assay-busybox:latest"
-SETUP = "run scripts/podman-service, or set DOCKER_HOST"
+SETUP = "scripts/podman-service starts Podman and imports it"
 
 
 def unavailable(reason: str) -> None:
@@ -44,17 +44,16 @@ def engine_url() -> str:
         if not found:
             unavailable(f"no Docker or Podman socket ({SETUP})")
         url = f"unix://{found[0]}"
-    import docker
-
-    client = docker.DockerClient(base_url=url, version="1.41")
     try:
-        client.images.get(IMAGE)
-    except docker.errors.ImageNotFound:
-        unavailable(f"the image {IMAGE} is not there ({SETUP})")
-    except (docker.errors.DockerException, OSError) as error:  # requests' errors are OSErrors
-        unavailable(f"no engine answers at {url}: {error} ({SETUP})")
+        probe = ContainerSandbox(url)
+    except UserError as error:
+        unavailable(f"{error} ({SETUP})")
+    try:
+        problem = probe.engine.image_problem(IMAGE)
     finally:
-        client.close()
+        probe.close()
+    if problem:
+        unavailable(f"{problem} ({SETUP})")
     return url
 
 

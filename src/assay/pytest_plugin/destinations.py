@@ -70,7 +70,7 @@ def open_destination(config: pytest.Config, options: RecordingOptions) -> Destin
     from assay.config import load_settings
 
     settings = load_settings(config.rootpath).merge(database_url=options.database_url)
-    source = shlex.join(["pytest", *config.invocation_params.args])
+    source = command_line(config.invocation_params.args)
     if options.report_to is None:
         return StoreDestination(settings, source)
     workers = getattr(config.option, "numprocesses", None)
@@ -83,6 +83,24 @@ def open_destination(config: pytest.Config, options: RecordingOptions) -> Destin
         source=source,
         jobs=workers if isinstance(workers, int) and workers > 0 else 1,
     )
+
+
+def command_line(args: Sequence[str]) -> str:
+    """The session's pytest command, for the run's source, without its secrets."""
+    from assay.store.connections import redact
+
+    shown = ["pytest"]
+    hide = False
+    for arg in args:
+        if hide:
+            shown.append("***")
+        elif arg.startswith("--assay-token="):
+            shown.append("--assay-token=***")
+        else:
+            # A database's or server's URL may carry a user and password.
+            shown.append(redact(arg) if "://" in arg else arg)
+        hide = arg == "--assay-token"
+    return shlex.join(shown)
 
 
 class StoreDestination:

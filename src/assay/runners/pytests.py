@@ -131,7 +131,18 @@ class PytestRunner(CommandRunner):
         budget = test.timeout or (self.config.timeout and self.config.timeout * count)
         return replace(
             test,
-            run=(python, "-m", "pytest", "-p", "assay_probe", "-p", "no:cacheprovider", *args),
+            run=(
+                python,
+                "-m",
+                "pytest",
+                "-p",
+                "assay_probe",
+                "-p",
+                "no:assay",
+                "-p",
+                "no:cacheprovider",
+                *args,
+            ),
             cwd=cwd,
             stdin=None,
             files=(FileSpec(f"{PROBE_DIR}/assay_probe.py", PROBE.read_text()),),

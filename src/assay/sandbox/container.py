@@ -164,10 +164,8 @@ class _Engine:
                     f"sandbox 'container': no Docker or Podman socket at {tried} (set DOCKER_HOST)"
                 )
             url = f"unix://{found[0]}"
-        if url.startswith("unix://") and not os.path.exists(url.removeprefix("unix://")):
-            raise UserError(
-                f"sandbox 'container': no Docker or Podman socket at {url} (set DOCKER_HOST)"
-            )
+        if url.startswith("unix://"):
+            _check_socket(url)
         options = {"version": API_VERSION, "max_pool_size": 64}
         if host is None and "DOCKER_HOST" in os.environ:
             client = docker.from_env(**options)  # also reads DOCKER_TLS_VERIFY, DOCKER_CERT_PATH
@@ -521,6 +519,25 @@ def _hand_over(workdir: Path, user: str) -> None:
                 os.chown(os.path.join(root, name), owner, group, follow_symlinks=False)
     else:
         workdir.chmod(0o777)
+
+
+def _check_socket(url: str) -> None:
+    """Raise `UserError` unless something accepts connections on the Unix socket of `url`."""
+    path = url.removeprefix("unix://")
+    if not os.path.exists(path):
+        raise UserError(
+            f"sandbox 'container': no Docker or Podman socket at {url} (set DOCKER_HOST)"
+        )
+    # Before the client tries: it leaves its socket open when the connection fails.
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(10)
+        try:
+            probe.connect(path)
+        except OSError as error:
+            raise UserError(
+                f"sandbox 'container': no Docker or Podman answers at {url}: "
+                f"{error.strerror or error}"
+            ) from None
 
 
 def _write_all(fd: int, data: bytes) -> None:
