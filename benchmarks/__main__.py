@@ -16,6 +16,7 @@ from benchmarks import (
     memory,
     overhead,
     queries,
+    sandboxes,
     sleepers,
     startup,
     streams,
@@ -31,6 +32,7 @@ BENCHMARKS = {
     "ingest": ingest.main,
     "api": api.main,
     "streams": streams.main,
+    "sandboxes": sandboxes.main,
 }
 
 
