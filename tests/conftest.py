@@ -7,4 +7,5 @@ pytest_plugins = (
     "fixtures.reports",
     "fixtures.databases",
     "fixtures.server",
+    "fixtures.containers",
 )

@@ -69,6 +69,17 @@ def test_examples_pass(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_sandbox_examples_pass(tmp_path: Path, engine_url: str) -> None:
+    require_program("bwrap")
+    code, document, output = run_examples(tmp_path, "examples/sandboxes")
+    bad = [(r["id"], r["outcome"]) for r in document["results"] if r["outcome"] in BAD_OUTCOMES]
+    assert bad == [], output
+    assert code == 0, output
+    files = {r["file"] for r in document["results"]}
+    assert files == {p.relative_to(ROOT).as_posix() for p in suite_files(SANDBOXES)}
+
+
+@pytest.mark.slow
 def test_failing_examples_fail(tmp_path: Path) -> None:
     failing = suite_files(FAILING)
     if not failing:

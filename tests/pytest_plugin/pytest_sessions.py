@@ -35,6 +35,75 @@ PYTEST_INI = """\
 filterwarnings = error
 """
 
+# Every kind of result: passed, failed (on its rerun too), skipped, xfail, errors in setup
+# and teardown, flaky through a counter file, parametrized, a method; output on both streams.
+SAMPLE = """\
+import pathlib
+import sys
+
+import pytest
+
+COUNTER = pathlib.Path(__file__).with_name("counter")
+
+
+def test_passes():
+    print("some output")
+
+
+def test_fails():
+    assert 1 == 2, "one is not two"
+
+
+@pytest.mark.skip(reason="not today")
+def test_skipped():
+    pass
+
+
+@pytest.mark.xfail(reason="known bug")
+def test_xfail():
+    assert False
+
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("setup broke")
+
+
+def test_setup_error(broken):
+    pass
+
+
+@pytest.fixture
+def bad_teardown():
+    yield
+    raise RuntimeError("teardown broke")
+
+
+def test_teardown_error(bad_teardown):
+    pass
+
+
+def test_flaky():
+    runs = int(COUNTER.read_text()) if COUNTER.exists() else 0
+    COUNTER.write_text(str(runs + 1))
+    assert runs >= 1, "fails on its first run only"
+
+
+@pytest.mark.parametrize("n", [1, 2], ids=["one", "two"])
+def test_param(n):
+    assert n
+
+
+class TestGroup:
+    def test_method(self):
+        sys.stderr.write("to stderr\\n")
+"""
+
+
+def many(count: int, name: str = "test_many.py") -> tuple[str, str]:
+    """A test file of `count` passing tests: its name and text."""
+    return name, "".join(f"def test_{i}():\n    pass\n\n\n" for i in range(count))
+
 
 class PytestProject(Project):
     """A directory of pytest tests, with its own `pytest.ini` and `assay.toml`."""

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 from pytest_sessions import (
+    SAMPLE,
     PytestProject,
     RecordedProject,
     assay_lines,
+    many,
     stored_results,
     the_run,
     this_host,
@@ -28,67 +30,6 @@ from assay.config import Settings
 from assay.store.connections import redact
 from fixtures.databases import opened_store, rows
 
-SAMPLE = """\
-import pathlib
-import sys
-
-import pytest
-
-COUNTER = pathlib.Path(__file__).with_name("counter")
-
-
-def test_passes():
-    print("some output")
-
-
-def test_fails():
-    assert 1 == 2, "one is not two"
-
-
-@pytest.mark.skip(reason="not today")
-def test_skipped():
-    pass
-
-
-@pytest.mark.xfail(reason="known bug")
-def test_xfail():
-    assert False
-
-
-@pytest.fixture
-def broken():
-    raise RuntimeError("setup broke")
-
-
-def test_setup_error(broken):
-    pass
-
-
-@pytest.fixture
-def bad_teardown():
-    yield
-    raise RuntimeError("teardown broke")
-
-
-def test_teardown_error(bad_teardown):
-    pass
-
-
-def test_flaky():
-    runs = int(COUNTER.read_text()) if COUNTER.exists() else 0
-    COUNTER.write_text(str(runs + 1))
-    assert runs >= 1, "fails on its first run only"
-
-
-@pytest.mark.parametrize("n", [1, 2], ids=["one", "two"])
-def test_param(n):
-    assert n
-
-
-class TestGroup:
-    def test_method(self):
-        sys.stderr.write("to stderr\\n")
-"""
 BROKEN = "import pytest\n\ndef test_broken(:\n    pass\n"
 # node id -> (outcome, attempts, flaky, 1-based line of its def, position in pytest's order)
 EXPECTED = {
@@ -105,11 +46,6 @@ EXPECTED = {
     "test_sample.py::TestGroup::test_method": ("passed", 1, False, 58, 10),
 }
 SESSION = ("--reruns", "1", "--continue-on-collection-errors")
-
-
-def many(count: int, name: str = "test_many.py") -> tuple[str, str]:
-    """A test file of `count` passing tests."""
-    return name, "".join(f"def test_{i}():\n    pass\n\n\n" for i in range(count))
 
 
 def test_every_outcome_is_recorded_under_pytests_node_id(recorded: RecordedProject) -> None:
@@ -388,3 +324,14 @@ def test_long_output_is_kept_whole_as_an_artifact(recorded: RecordedProject) -> 
     assert size == len("a line of output\n" * 2000) + 1
     stored = recorded.project.root / ".assay" / "artifacts" / digest[:2] / digest
     assert stored.stat().st_size == size
+
+
+def test_without_a_terminal_the_line_goes_to_stderr(tmp_path: Path) -> None:
+    project = PytestProject(tmp_path / "project")
+    project.write("test_ok.py", "def test_ok():\n    pass\n")
+
+    done = project.pytest("--assay", "-p", "no:terminal")
+
+    assert done.code == 0, done
+    assert done.stdout == ""
+    assert done.stderr == f"assay: recorded run 1 (1 result) into sqlite:///{project.default_db}\n"

@@ -19,42 +19,11 @@ import pytest
 from assay.errors import UserError
 from assay.model import Isolation, Limits
 from assay.sandbox import Cancellation, ContainerSandbox, ProcessOutcome, ProcessRequest, wait
-from assay.sandbox.container import LABEL, default_sockets
+from assay.sandbox.container import LABEL
+from fixtures.containers import IMAGE
 
 if TYPE_CHECKING:
     from conftest import Box
-
-IMAGE = "localhost/assay-busybox:latest"
-SETUP = "scripts/podman-service starts Podman and imports it"
-
-
-def unavailable(reason: str) -> None:
-    """Skip, or fail when `ASSAY_REQUIRE_SERVICES=1` says the engine must be there."""
-    if os.environ.get("ASSAY_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{reason}, and ASSAY_REQUIRE_SERVICES=1 requires it")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def engine_url() -> str:
-    """The engine's URL, with the test image there."""
-    url = os.environ.get("DOCKER_HOST")
-    if url is None:
-        found = [s for s in default_sockets() if os.path.exists(s)]
-        if not found:
-            unavailable(f"no Docker or Podman socket ({SETUP})")
-        url = f"unix://{found[0]}"
-    try:
-        probe = ContainerSandbox(url)
-    except UserError as error:
-        unavailable(f"{error} ({SETUP})")
-    try:
-        problem = probe.engine.image_problem(IMAGE)
-    finally:
-        probe.close()
-    if problem:
-        unavailable(f"{problem} ({SETUP})")
-    return url
 
 
 @pytest.fixture
@@ -177,6 +146,15 @@ def test_the_work_dir_is_mounted_and_writable(
     assert outcome.exit_code == 0, box.err
     assert box.out == f"{workdir}\ngiven\n"
     assert (workdir / "made.txt").read_text() == "made\n"
+
+
+def test_the_work_dir_is_given_back(box: Box, containers: ContainerSandbox, workdir: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("only root hands the work dir over to the container's user")
+    outcome = run(box, containers, workdir, "mkdir sub && echo made > sub/made.txt")
+    assert outcome.exit_code == 0, box.err
+    owners = {(p.stat().st_uid, p.stat().st_gid) for p in (workdir, *workdir.rglob("*"))}
+    assert owners == {(os.geteuid(), os.getegid())}
 
 
 def test_the_environment_is_the_requests(

@@ -107,10 +107,12 @@ class StoreDestination:
     """Assay's store (the project's database), written a transaction per batch."""
 
     def __init__(self, settings: Settings, source: str) -> None:
-        from assay.api import open_store
+        from assay.store import Store
         from assay.store.connections import redact
 
-        self.store = open_store(settings)
+        # As `assay.api.open_store` opens it; importing `assay.api` would load the engine too.
+        artifacts = settings.state_dir / "artifacts"
+        self.store = Store(settings.database, artifacts, settings.project_name)
         self.root = settings.root
         self.source = source
         self.url = redact(settings.database)

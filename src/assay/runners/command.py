@@ -208,12 +208,16 @@ class CommandRunner:
             cwd = workdir / test.cwd
             if not Path(test.cwd).is_absolute():
                 cwd.mkdir(parents=True, exist_ok=True)
-        # A container has its own system: it gets only the test's own variables.
-        inherited = {} if test.sandbox.kind == "container" else self.inherited
+        # A container has its own system (and its image its own PATH): it gets only
+        # Assay's defaults and the test's own variables.
+        if test.sandbox.kind == "container":
+            env = environment(replace(test, inherit_env=True), {})
+        else:
+            env = environment(test, self.inherited)
         return ProcessRequest(
             argv=test.argv,
             cwd=cwd,
-            env=environment(test, inherited),
+            env=env,
             stdin=workspace.stdin(test.stdin),
             stdout=workspace.stdout,
             stderr=workspace.stderr,
