@@ -73,8 +73,8 @@ class PytestRunner(CommandRunner):
                 return Collected(error=self._collect_error(started, outcome, cancel))
         finally:
             started.workspace.close()
-        self.roots[test.id] = root or test.suite_file.parent
-        return Collected(tests=tuple(_child(test, item) for item in items))
+        root = self.roots[test.id] = root or test.suite_file.parent
+        return Collected(tests=tuple(_child(test, item, root) for item in items))
 
     def start_group(
         self,
@@ -242,19 +242,24 @@ def _items(path: Path) -> tuple[list[dict[str, object]], Path | None]:
     return items, root
 
 
-def _child(test: CommandTest, item: dict[str, object]) -> CommandTest:
-    """One collected pytest test as a test of the run."""
+def _child(test: CommandTest, item: dict[str, object], root: Path) -> CommandTest:
+    """One collected pytest test as a test of the run.
+
+    Its id is pytest's node id (relative to pytest's root directory); its
+    file is shown as the suite file is, relative to where Assay runs.
+    """
     nodeid = str(item["nodeid"])
     location = item.get("location")
     file, line = nodeid.partition("::")[0], 1
     if isinstance(location, list) and len(location) == 3:
         file = str(location[0])
         line = location[1] + 1 if isinstance(location[1], int) else 1
+    shown = test.location.path.parent / os.path.relpath(root / file, test.suite_file.parent)
     return replace(
         test,
         name=nodeid.partition("::")[2] or nodeid,
         node=nodeid,
-        location=Location(Path(file), line),
+        location=Location(Path(os.path.normpath(shown)), line),
         group=test.id,
     )
 
