@@ -6,7 +6,8 @@ not) its own services. The services are `python -m http.server` behind an
 http probe; their run commands append to a file in the project, which counts
 how often each was started, and the tests inside record the pids they got,
 which are checked with psutil once the session is over. Nothing is timed:
-the child's timeout only turns a hang into a failure.
+the child's timeout only turns a hang into a failure. Every test starts a
+pytest session, which takes more than a second: they are all `slow`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import psutil
 import pytest
 
 pytest_plugins = ["pytester"]
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).parents[2]
 PATIENCE = 120.0

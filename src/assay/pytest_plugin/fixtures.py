@@ -100,7 +100,11 @@ def pytest_runtest_protocol(item: pytest.Item) -> None:
 def assay_service(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServiceFactory]:
-    """Start a service of the configured `*.assay.yaml` file: `api = assay_service("api")`."""
+    """Services of the configured `*.assay.yaml` file: `api = assay_service("api")`, then `api.url`.
+
+    Instances are shared by the session unless `scope="module"` or
+    `scope="function"` asks for a fresh one; see `ServiceFactory.__call__`.
+    """
     factory = ServiceFactory(request.config, tmp_path_factory.getbasetemp() / "assay-services")
     request.config.stash[_FACTORY] = factory
     try:

@@ -124,7 +124,11 @@ def _head(
     references = References({})
     if "services" in fields:
         services, references = read_services(
-            NodeReader(problems, Scope(namespaces)), fields["services"][1], namespaces, display, path
+            NodeReader(problems, Scope(namespaces)),
+            fields["services"][1],
+            namespaces,
+            display,
+            path,
         )
     return _Head(root, fields, name, namespaces, services, references)
 
