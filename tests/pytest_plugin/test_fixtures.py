@@ -25,8 +25,6 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).parents[2]
 PATIENCE = 120.0
-PLUGIN = ("-p", "assay.pytest_plugin.fixtures")
-"""Loads the fixtures' plugin; a no-op once `plugin.py` loads it through `pytest_plugins`."""
 INI = """\
 [pytest]
 addopts = --strict-markers --strict-config -p no:cacheprovider
@@ -76,7 +74,7 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     """pytest in the project, as a child process."""
-    return pytester.runpytest_subprocess(*PLUGIN, *args, timeout=PATIENCE)
+    return pytester.runpytest_subprocess(*args, timeout=PATIENCE)
 
 
 def uses(test: str, *arguments: str) -> str:

@@ -44,7 +44,7 @@ def test_a_session_reaches_the_server_in_batches_as_it_records_locally(
     (project.root / "counter").unlink()
 
     done = project.pytest(
-        "--assay-report-to", server.url, "--assay-token", server.token("run"), "--reruns", "1"
+        "--assay-url", server.url, "--assay-token", server.token("run"), "--reruns", "1"
     )
 
     assert (local.code, done.code) == (1, 1), done
@@ -56,7 +56,7 @@ def test_a_session_reaches_the_server_in_batches_as_it_records_locally(
         "failed", "remote", MANY + 10, 1,
     )  # fmt: skip
     options = json.loads(run["options"])
-    assert options["source"].startswith("pytest -p no:cacheprovider --assay-report-to")
+    assert options["source"].startswith("pytest -p no:cacheprovider --assay-url")
     assert server.token("run") not in run["options"]
     assert run["finished_at"] >= run["started_at"]
     batches = scalar(
@@ -133,6 +133,6 @@ def test_a_url_that_is_no_server_is_a_usage_error(tmp_path: Path) -> None:
     done = project.pytest("--assay-report-to", "localhost:8000")
 
     assert done.code == 4, done
-    assert "--assay-report-to: expected an http:// or https:// URL, not 'localhost:8000'" in (
+    assert "--assay-url: expected an http:// or https:// URL, not 'localhost:8000'" in (
         done.stderr
     )

@@ -12,6 +12,9 @@ import os
 
 import pytest
 
+pytest_plugins = ["assay.pytest_plugin.fixtures"]
+"""The `assay_service` fixtures: a plugin module of their own, with their own options and hooks."""
+
 PATIENCE = "2m"
 """How long to keep trying a server that does not answer, unless told otherwise."""
 
@@ -27,7 +30,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "[tool.assay], or .assay/assay.db); implies --assay",
     )
     group.addoption(
+        "--assay-url",
         "--assay-report-to",
+        dest="assay_report_to",
         metavar="URL",
         help="send the session to the Assay server at URL instead of the local store "
         "(default with --assay: ASSAY_REPORT_TO); implies --assay",
@@ -63,7 +68,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     if options.report_to is not None and not _is_server_url(options.report_to):
         raise pytest.UsageError(
-            f"--assay-report-to: expected an http:// or https:// URL, not {options.report_to!r}"
+            f"--assay-url: expected an http:// or https:// URL, not {options.report_to!r}"
         )
     config.pluginmanager.register(Recording(config, options), "assay-recording")
 
