@@ -133,6 +133,4 @@ def test_a_url_that_is_no_server_is_a_usage_error(tmp_path: Path) -> None:
     done = project.pytest("--assay-report-to", "localhost:8000")
 
     assert done.code == 4, done
-    assert "--assay-url: expected an http:// or https:// URL, not 'localhost:8000'" in (
-        done.stderr
-    )
+    assert "--assay-url: expected an http:// or https:// URL, not 'localhost:8000'" in done.stderr
