@@ -25,18 +25,18 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from assay.errors import UserError
 from assay.importers.reportlog import ReportStream
 from assay.importers.stats import ImportStats
 from assay.model import Outcome
 from assay.model.records import ResultRecord
 from assay.pytest_plugin.destinations import Destination, open_destination
+from assay.store.recorder import describe, quietly
 
 BATCH = 500
 """Results handed on at once, at most."""
@@ -309,23 +309,4 @@ class _Writer:
     def _give_up(self, problem: str) -> None:
         self.stopped = True
         self._problem = problem
-        _quietly(lambda: self.destination.abort(problem))
-
-
-def describe(error: Exception) -> str:
-    """An error in one line: a user's error as it says, any other with its type."""
-    if isinstance(error, UserError):
-        return str(error)
-    # A database error's text carries the whole statement and its parameters; the
-    # driver's first line says what went wrong.
-    cause = getattr(error, "orig", None) or error
-    first = (str(cause).strip().splitlines() or [""])[0]
-    return f"{type(cause).__name__}: {first}"
-
-
-def _quietly(action: Callable[[], object]) -> None:
-    # Already failing: the first error is the one to report.
-    try:
-        action()
-    except Exception:
-        return
+        quietly(lambda: self.destination.abort(problem))

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from assay.sandbox.engines import Engine
+from assay.sandbox.process import why_stop
 from assay.sandbox.protocol import Cancellation, ProcessOutcome, ProcessRequest, wait
 
 LABEL = "assay.run"
@@ -181,7 +182,7 @@ class _Execution:
         if not self.thread.is_alive() and self._read >= 0:
             return self._finish()
         if self.stopping_since is None:
-            reason = self._why_stop(now, cancel)
+            reason = why_stop(self, now, cancel)
             if reason is not None:
                 self.stopped, self.stopping_since = reason, now
                 threading.Thread(target=self._stop, args=(self.request.grace,), daemon=True).start()
@@ -196,19 +197,6 @@ class _Execution:
         self.stopped = self.stopped or "cancelled"
         with self._lock:
             self.stop_asked = True
-
-    def _why_stop(self, now: float, cancel: Cancellation) -> str | None:
-        if self.deadline is not None and now >= self.deadline:
-            return "timeout"
-        if cancel.cancelled:
-            return "cancelled"
-        if self.request.idle_timeout:
-            size = os.fstat(self.request.stdout).st_size + os.fstat(self.request.stderr).st_size
-            if size != self.last_size:
-                self.last_size, self.last_change = size, now
-            elif now - self.last_change >= self.request.idle_timeout:
-                return "idle"
-        return None
 
     def _stop(self, grace: float) -> None:
         with self._lock:

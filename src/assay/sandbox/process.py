@@ -27,6 +27,7 @@ import subprocess
 import threading
 import time
 from datetime import UTC, datetime
+from typing import Protocol
 
 from assay.sandbox import reaper
 from assay.sandbox.groups import group_alive, reap_group, signal_group
@@ -242,17 +243,7 @@ class _Execution:
             reaper.leaders.discard(self.proc.pid)
 
     def _why_stop(self, now: float, cancel: Cancellation) -> str | None:
-        if self.deadline is not None and now >= self.deadline:
-            return "timeout"
-        if cancel.cancelled:
-            return "cancelled"
-        if self.request.idle_timeout:
-            size = os.fstat(self.request.stdout).st_size + os.fstat(self.request.stderr).st_size
-            if size != self.last_size:
-                self.last_size, self.last_change = size, now
-            elif now - self.last_change >= self.request.idle_timeout:
-                return "idle"
-        return None
+        return why_stop(self, now, cancel)
 
     def _end_group(self, now: float, grace: float) -> None:
         signal_group(self.proc.pid, signal.SIGTERM)
@@ -301,3 +292,28 @@ def _unrunnable(request: ProcessRequest) -> str | None:
     else:
         return None
     return f"cannot run {program!r}: {os.strerror(code)}"
+
+
+class Watched(Protocol):
+    """An execution whose deadlines `why_stop` enforces (its output growth is tracked on it)."""
+
+    request: ProcessRequest
+    deadline: float | None
+    last_size: int
+    last_change: float
+
+
+def why_stop(execution: Watched, now: float, cancel: Cancellation) -> str | None:
+    """Why a running execution must be stopped now: `timeout`, `cancelled`, `idle`, or None."""
+    if execution.deadline is not None and now >= execution.deadline:
+        return "timeout"
+    if cancel.cancelled:
+        return "cancelled"
+    request = execution.request
+    if request.idle_timeout:
+        size = os.fstat(request.stdout).st_size + os.fstat(request.stderr).st_size
+        if size != execution.last_size:
+            execution.last_size, execution.last_change = size, now
+        elif now - execution.last_change >= request.idle_timeout:
+            return "idle"
+    return None

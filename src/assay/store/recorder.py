@@ -90,16 +90,16 @@ class Recorder:
             run_id = self._start(connection, started_at)
             self._drain(connection, run_id)
         except Exception as error:  # recording must never take the run down with it
-            self.error = _describe(error)
+            self.error = describe(error)
             if connection is not None:
-                _quietly(connection.rollback)
+                quietly(connection.rollback)
         finally:
             if connection is not None:
-                _quietly(connection.close)
+                quietly(connection.close)
             # The engine's pool would keep a PostgreSQL connection open for as long as
             # the store lives; a process that runs many times (`assay.run`) must not
             # collect one per run.
-            _quietly(self.store.close)
+            quietly(self.store.close)
 
     def _start(self, connection: Connection, started_at: float) -> int:
         host, pid = host_pid()
@@ -181,7 +181,8 @@ class Recorder:
         connection.commit()
 
 
-def _describe(error: Exception) -> str:
+def describe(error: Exception) -> str:
+    """An error in one line: a user's error as it says, any other with its type."""
     if isinstance(error, UserError):
         return str(error)
     # A database error's text carries the whole statement and its parameters (test
@@ -191,7 +192,8 @@ def _describe(error: Exception) -> str:
     return f"{type(cause).__name__}: {first}"
 
 
-def _quietly(action: Callable[[], object]) -> None:
+def quietly(action: Callable[[], object]) -> None:
+    """Run a clean-up step of something already failing; its own error is dropped."""
     # Already failing: the first error is the one to report.
     with contextlib.suppress(Exception):
         action()
