@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from assay.checks import slug
 from assay.engine.services import Key, Services
@@ -39,8 +39,10 @@ from assay.model import (
 )
 from assay.model.units import format_duration
 from assay.runners import DEADLINE, CommandRunner, RunnerConfig, Started, Workspaces
-from assay.runners.pytests import PytestRunner
 from assay.sandbox import Cancellation, Sandbox, Sandboxes
+
+if TYPE_CHECKING:
+    from assay.runners.pytests import PytestRunner
 
 INTERRUPTED = "interrupted"
 
@@ -110,7 +112,7 @@ class _Run:
         self.handlers = handlers
         self.sandbox = sandbox
         self.runner = CommandRunner(sandbox, options.runner)
-        self.pytests = PytestRunner(sandbox, options.runner)
+        self.pytests: PytestRunner | None = None  # made when a `pytest:` test is run
         self.cancel = cancel or Cancellation()
         self.results: dict[int, Result] = {}
         self.attempts: dict[int, list[Attempt]] = {}
@@ -142,6 +144,9 @@ class _Run:
 
     def _expand(self, workspaces: Workspaces) -> None:
         """Replace each `pytest:` test with the tests pytest collects for it."""
+        from assay.runners.pytests import PytestRunner
+
+        self.pytests = PytestRunner(self.sandbox, self.options.runner)
         expanded: list[CommandTest] = []
         for test in self.tests:
             if test.pytest is None or test.skip is not None:
@@ -303,6 +308,7 @@ class _Run:
                     reasons: dict[int, str | None] = {}
                 else:
                     tests = [self.tests[m] for m in active.members]
+                    assert self.pytests is not None  # only `pytest:` tests run in groups
                     reported = self.pytests.finish_group(active.started, tests, outcome, cancel)
                     ended = {m: reported[self.tests[m].id].attempts for m in active.members}
                     reasons = {m: reported[self.tests[m].id].reason for m in active.members}
@@ -373,6 +379,7 @@ class _Run:
             everything = number == 1 and len(members) == sum(
                 1 for t in self.tests if t.group == test.group
             )
+            assert self.pytests is not None
             return self.pytests.start_group(tests, number, workspaces, name, values, everything)
         except Exception as error:  # a bug must not take the run down: it errors this test
             failure = Failure("internal", f"internal error: {type(error).__name__}: {error}")
@@ -413,7 +420,8 @@ class _Run:
         """Add a finished attempt; finish the test and return True if it was the last."""
         test = self.tests[index]
         attempts = self.attempts.setdefault(index, [])
-        attempt = replace(attempt, number=len(attempts) + 1)
+        if attempt.number != len(attempts) + 1:  # several attempts from one pytest process
+            attempt = replace(attempt, number=len(attempts) + 1)
         attempts.append(attempt)
         self.emit(AttemptFinished(test, attempt))
         final = (

@@ -13,10 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from assay import services
 from assay.model import CommandTest, ServiceSpec
 from assay.sandbox import Cancellation
+
+if TYPE_CHECKING:
+    from assay.services import Service
 
 Key = tuple[tuple[str, str], str]  # (service definition, scope instance)
 
@@ -25,7 +28,7 @@ Key = tuple[tuple[str, str], str]  # (service definition, scope instance)
 class _Instance:
     spec: ServiceSpec
     users: int = 0
-    service: services.Service | None = None
+    service: Service | None = None
     error: str | None = None
     """Why it could not start, or how it died."""
     order: int = 0
@@ -96,6 +99,9 @@ class Services:
             if need.service is None:  # started first: only a failure leaves it missing
                 return f"service {instance.spec.name!r} needs {need.spec.name!r}: {need.error}"
             needs[need.spec.name] = need.service.values
+        # Imported here: runs that need no service never pay for probes and HTTP clients.
+        from assay import services
+
         try:
             instance.service = services.start(
                 instance.spec, logs_dir=self.logs_dir, needs=needs, cancel=self.cancel

@@ -28,7 +28,6 @@ from assay.sandbox import (
     Sandbox,
     wait,
 )
-from assay.spec.interpolation import Scope, interpolate
 
 DEFAULT_ENV = {"NO_COLOR": "1", "TERM": "dumb"}
 DEADLINE = "run deadline reached"
@@ -233,6 +232,8 @@ class CommandRunner:
 
 def with_services(test: CommandTest, values: Mapping[str, str]) -> CommandTest:
     """`test` with its `${{ services.NAME.x }}` references replaced by the running services'."""
+    from assay.spec.interpolation import Scope, interpolate  # only tests with services need it
+
     scope = Scope({"services": values})
 
     def resolve(text: str) -> str:

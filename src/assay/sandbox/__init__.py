@@ -7,8 +7,8 @@ each request in the sandbox its isolation names, the `ProcessSandbox`
 
 from __future__ import annotations
 
-from assay.sandbox.bwrap import BwrapSandbox
-from assay.sandbox.container import ContainerSandbox
+from typing import TYPE_CHECKING, Any
+
 from assay.sandbox.process import ProcessSandbox
 from assay.sandbox.protocol import (
     Cancellation,
@@ -20,6 +20,10 @@ from assay.sandbox.protocol import (
     wait,
 )
 from assay.sandbox.router import Sandboxes
+
+if TYPE_CHECKING:
+    from assay.sandbox.bwrap import BwrapSandbox
+    from assay.sandbox.container import ContainerSandbox
 
 __all__ = [
     "BwrapSandbox",
@@ -34,3 +38,16 @@ __all__ = [
     "run_to_end",
     "wait",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use: most runs use neither, and they cost a start-up.
+    if name == "BwrapSandbox":
+        from assay.sandbox.bwrap import BwrapSandbox
+
+        return BwrapSandbox
+    if name == "ContainerSandbox":
+        from assay.sandbox.container import ContainerSandbox
+
+        return ContainerSandbox
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

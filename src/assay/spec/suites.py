@@ -310,34 +310,36 @@ def _test(
         run = None if pytest is None else ("pytest", *pytest.args)
     name = _name(reader, fields, run)
     common = _common(reader, node, context.common, fields)
+    stdin = reader.string(fields["stdin"][1], "stdin", scalars=True) if "stdin" in fields else None
+    files = _files(reader, fields["files"][1]) if "files" in fields else ()
+    needs = tuple(reader.strings(fields["needs"][1], "needs") or ()) if "needs" in fields else ()
+    skip = _skip(reader, fields["skip"][1]) if "skip" in fields else None
+    expect = read_expect(reader, fields["expect"][1]) if "expect" in fields else None
     test = CommandTest(
         suite=context.name,
         name=name or "",  # dropped below when there is no name
         location=Location(context.display, node.start_mark.line + 1, node.start_mark.column + 1),
         suite_file=context.path,
         run=run or "",
-        stdin=reader.string(fields["stdin"][1], "stdin", scalars=True)
-        if "stdin" in fields
-        else None,
+        stdin=stdin,
         env=common.env,
         inherit_env=common.inherit_env,
         cwd=common.cwd,
-        files=_files(reader, fields["files"][1]) if "files" in fields else (),
+        files=files,
         timeout=common.timeout,
         idle_timeout=common.idle_timeout,
         retries=common.retries,
-        needs=tuple(reader.strings(fields["needs"][1], "needs") or ()) if "needs" in fields else (),
+        needs=needs,
         tags=common.tags,
-        skip=_skip(reader, fields["skip"][1]) if "skip" in fields else None,
+        skip=skip,
         strip_ansi=common.strip_ansi,
         limits=common.limits,
-        expect=(read_expect(reader, fields["expect"][1]) if "expect" in fields else Expectations())
-        or Expectations(),
+        expect=expect or Expectations(),
         sandbox=common.sandbox,
+        # Every string of the test has been read: the services it refers to are known.
+        services=_used_services(reader, fields, context),
         pytest=pytest,
     )
-    # Every string of the test has been read: the services it refers to are known.
-    test = replace(test, services=_used_services(reader, fields, context))
     _check_reach(reader, node, test)
     if name is None:
         # A placeholder name would make every nameless test a duplicate of the others.
