@@ -128,6 +128,12 @@ class TestServices:
                 "2:3: service 'a' needs 'b': no service of that name in this suite",
             ),
             case(
+                "reference-in-expect",
+                WEB + "tests:\n  - run: echo\n    expect: {stdout: '${{ services.web.port }}'}\n",
+                "7:13: expect cannot refer to services: their values are known only while the"
+                " test runs (pass them to the command instead)",
+            ),
+            case(
                 "own-port-in-a-test",
                 "tests:\n  - run: echo ${{ port }}\n",
                 "2:15: invalid expression '${{ port }}': expected one of env, services, suite,"

@@ -314,7 +314,18 @@ def _test(
     files = _files(reader, fields["files"][1]) if "files" in fields else ()
     needs = tuple(reader.strings(fields["needs"][1], "needs") or ()) if "needs" in fields else ()
     skip = _skip(reader, fields["skip"][1]) if "skip" in fields else None
-    expect = read_expect(reader, fields["expect"][1]) if "expect" in fields else None
+    expect = None
+    if "expect" in fields:
+        # Expectations are checked after the run, when no service's values are at hand.
+        used = context.references.take()
+        expect = read_expect(reader, fields["expect"][1])
+        if context.references.take():
+            reader.error(
+                fields["expect"][1],
+                "expect cannot refer to services: their values are known only while the test"
+                " runs (pass them to the command instead)",
+            )
+        context.references.used.update(dict.fromkeys(used))
     test = CommandTest(
         suite=context.name,
         name=name or "",  # dropped below when there is no name
