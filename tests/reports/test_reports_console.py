@@ -147,3 +147,25 @@ def test_live_mode_redraws_a_progress_line(tmp_path: Path, monkeypatch: pytest.M
     # Passing tests are counted on the progress line, not listed.
     assert "PASS    small.assay.yaml::greets" not in output
     assert output.splitlines()[-1].startswith("1 passed, 1 failed, 1 skipped in ")
+
+
+def test_pytest_skips_are_not_retried_and_notes_name_their_test(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "assay.toml").write_text("")
+    (tmp_path / "test_x.py").write_text(
+        "import pytest\n\n\n"
+        "@pytest.mark.xfail(reason='known bug')\n"
+        "def test_bug():\n"
+        "    assert False\n"
+    )
+    (tmp_path / "py.assay.yaml").write_text(
+        "tests:\n  - name: unit\n    pytest: test_x.py\n    retries: 2\n"
+    )
+    isolate(monkeypatch, tmp_path)
+    out = io.StringIO()
+    assay.run([tmp_path], jobs=1, handlers=[ConsoleReporter(out)])
+    text = out.getvalue()
+    assert "RETRY" not in text
+    assert "SKIP    test_x.py::test_bug" in text
+    assert "test_x.py::test_bug: xfail" in text.splitlines()

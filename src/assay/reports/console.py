@@ -96,7 +96,10 @@ class ConsoleReporter:
 
     def _retried(self, event: AttemptFinished) -> None:
         attempt = event.attempt
-        if attempt.outcome is Outcome.PASSED or attempt.number > event.test.retries:
+        # Passing and skipping (a pytest test's skip or xfail) end a test: no retry follows.
+        if attempt.outcome in (Outcome.PASSED, Outcome.SKIPPED) or (
+            attempt.number > event.test.retries
+        ):
             return
         reason = attempt.failures[0].message if attempt.failures else attempt.outcome.value
         self._print(
@@ -145,7 +148,7 @@ class ConsoleReporter:
         if skipped and not self.quiet:
             lines += ["", self.style("skipped:", "yellow")]
             lines += [f"  {r.test.id}: {r.reason}" for r in skipped]
-        notes = [n for r in run.results for a in r.attempts for n in a.notes]
+        notes = [f"{r.test.id}: {n}" for r in run.results for a in r.attempts for n in a.notes]
         if notes:
             lines += ["", *notes]
         if run.tmp_dir:
