@@ -128,6 +128,14 @@ def box(tmp_path: Path) -> Iterator[Box]:
 
 
 @pytest.fixture
+def workdir(box: Box) -> Path:
+    """The attempt's work dir: a fresh directory beside the box's output files."""
+    path = box.root / "work"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
 def marker() -> str:
     """Digits unique to this test, used as `sleep` durations to find its processes."""
     return f"98{secrets.randbelow(10**7):07d}"

@@ -34,14 +34,6 @@ def bwrap(box: Box) -> Iterator[BwrapSandbox]:
         sandbox.close()
 
 
-@pytest.fixture
-def workdir(box: Box) -> Path:
-    """The attempt's work dir: a fresh directory beside the box's output files."""
-    path = box.root / "work"
-    path.mkdir()
-    return path
-
-
 def run(
     box: Box,
     sandbox: BwrapSandbox,

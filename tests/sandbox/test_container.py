@@ -36,14 +36,6 @@ def containers(engine_url: str) -> Iterator[ContainerSandbox]:
         sandbox.close()
 
 
-@pytest.fixture
-def workdir(box: Box) -> Path:
-    """The attempt's work dir: a fresh directory beside the box's output files."""
-    path = box.root / "work"
-    path.mkdir()
-    return path
-
-
 def request(
     box: Box,
     workdir: Path,

@@ -135,11 +135,11 @@ class _Run:
             if t.group is not None:
                 index.setdefault((t.suite_file, t.group.rpartition("::")[2]), []).append(i)
         for i, test in enumerate(self.tests):
-            for need in test.needs:
-                for j in index.get((test.suite_file, need), ()):
-                    if j != i and i not in self.dependants[j]:
-                        self.dependants[j].append(i)
-                        self.waiting_on[i] += 1
+            needed = {j for need in test.needs for j in index.get((test.suite_file, need), ())}
+            needed.discard(i)
+            for j in sorted(needed):
+                self.dependants[j].append(i)
+            self.waiting_on[i] = len(needed)
         self.ready = deque(i for i, n in self.waiting_on.items() if n == 0)
 
     def _expand(self, workspaces: Workspaces) -> None:
@@ -327,7 +327,7 @@ class _Run:
             members = [index]
             if test.group is not None:  # its group's other ready tests run in the same process
                 members += [i for i in self.ready if self.tests[i].group == test.group]
-                self.ready = deque(i for i in self.ready if i not in members)
+                self.ready = deque(i for i in self.ready if self.tests[i].group != test.group)
             for member in members:
                 self.emit(TestStarted(self.tests[member]))
             if index in self.early:  # could not even be collected: retrying cannot help

@@ -10,6 +10,7 @@ log reader folds into attempts. A retry runs only the tests that failed.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -145,7 +146,7 @@ class PytestRunner(CommandRunner):
             ),
             cwd=cwd,
             stdin=None,
-            files=(FileSpec(f"{PROBE_DIR}/assay_probe.py", PROBE.read_text()),),
+            files=(FileSpec(f"{PROBE_DIR}/assay_probe.py", _probe()),),
             timeout=budget,
             expect=Expectations(),
             node=None,
@@ -200,13 +201,19 @@ class PytestRunner(CommandRunner):
                 )
             )
             result = Outcome.ERROR
-        return replace(self._failed(started, outcome, *verdict.failures), outcome=result)
+        return self._failed(started, outcome, *verdict.failures, result=result)
 
-    def _failed(self, started: Started, outcome: ProcessOutcome, *failures: Failure) -> Attempt:
+    def _failed(
+        self,
+        started: Started,
+        outcome: ProcessOutcome,
+        *failures: Failure,
+        result: Outcome = Outcome.ERROR,
+    ) -> Attempt:
         stdout, stderr = started.workspace.outputs()
         return Attempt(
             number=started.number,
-            outcome=Outcome.ERROR,
+            outcome=result,
             started_at=outcome.started_at,
             duration=outcome.duration,
             exit_code=outcome.exit_code,
@@ -220,6 +227,12 @@ class PytestRunner(CommandRunner):
         stdout, stderr = started.workspace.outputs()
         text = (stdout.text + ("\n" + stderr.text if stderr.text.strip() else "")).strip()
         return text[-_TAIL:] or None
+
+
+@functools.cache
+def _probe() -> str:
+    """The probe's source, read once per process."""
+    return PROBE.read_text()
 
 
 def _items(path: Path) -> tuple[list[dict[str, object]], Path | None]:

@@ -18,6 +18,7 @@ import yaml
 
 from assay.model import Location, Probe, ServiceSpec
 from assay.model.tests import SCOPES
+from assay.spec.commands import read_command, read_env
 from assay.spec.interpolation import Scope
 from assay.spec.nodes import Fields, NodeReader, is_string, type_name
 from assay.spec.suggestions import did_you_mean
@@ -167,12 +168,12 @@ def _service(
     if "run" not in fields:
         reader.error(key, f"service '{name}' has no 'run': say how to start it")
         return None
-    run = _command(reader, fields["run"][1], f"services.{name}.run")
+    run = read_command(reader, fields["run"][1], f"services.{name}.run")
     changes: dict[str, object] = {}
     if "ready" in fields:
         changes["ready"] = read_probe(reader, fields["ready"][1], f"services.{name}.ready")
     if "env" in fields:
-        changes["env"] = tuple(_env(reader, fields["env"][1], name).items())
+        changes["env"] = tuple(read_env(reader, fields["env"][1], f"services.{name}.env").items())
     if "inherit_env" in fields:
         changes["inherit_env"] = bool(reader.boolean(fields["inherit_env"][1], "inherit_env"))
     for field_name in ("cwd", "host", "url"):
@@ -214,38 +215,6 @@ def _service(
     return _Draft(name, key, spec, needs)
 
 
-def _command(reader: NodeReader, node: yaml.Node, what: str) -> str | tuple[str, ...] | None:
-    if isinstance(node, yaml.SequenceNode):
-        if not node.value:
-            reader.error(node, f"{what}: an empty argument list has no program to run")
-            return None
-        argv = reader.strings(node, what)
-        return None if argv is None else tuple(argv)
-    if is_string(node):
-        command = reader.string(node, what)
-        if command is not None and not command.strip():
-            reader.error(node, f"{what}: the command is empty")
-            return None
-        return command
-    reader.error(
-        node, f"{what} must be a command string or an argument list, not {type_name(node)}"
-    )
-    return None
-
-
-def _env(reader: NodeReader, node: yaml.Node, name: str) -> dict[str, str | None]:
-    def read(variable: str, key: yaml.Node, value: yaml.Node) -> tuple[str, str | None] | None:
-        if not variable or "=" in variable:
-            reader.error(key, f"env: invalid variable name {variable!r}")
-            return None
-        if isinstance(value, yaml.ScalarNode) and value.tag.endswith(":null"):
-            return variable, None
-        text = reader.string(value, f"services.{name}.env.{variable}", scalars=True)
-        return None if text is None else (variable, text)
-
-    return dict(reader.mapping_of(node, "env", read) or ())
-
-
 def read_probe(reader: NodeReader, node: yaml.Node, what: str) -> Probe | None:
     """A readiness probe: `{http: URL}`, `{tcp: HOST:PORT}`, `{log: REGEX}` or `{command: ...}`."""
     fields: Fields | None = reader.fields(node, PROBE_KEYS, what)
@@ -263,7 +232,7 @@ def read_probe(reader: NodeReader, node: yaml.Node, what: str) -> Probe | None:
     target_node = fields[kind][1]
     changes: dict[str, object] = {}
     if kind == "command":
-        command = _command(reader, target_node, f"{what}.command")
+        command = read_command(reader, target_node, f"{what}.command")
         if command is None:
             return None
         changes["argv"] = ("sh", "-c", command) if isinstance(command, str) else command

@@ -25,10 +25,11 @@ from assay.model import (
     ServiceSpec,
 )
 from assay.model.units import parse_size
+from assay.spec.commands import read_command, read_env
 from assay.spec.expect import read_expect
 from assay.spec.graph import check_needs
 from assay.spec.interpolation import Scope
-from assay.spec.nodes import Fields, NodeReader, is_null, is_string, type_name
+from assay.spec.nodes import Fields, NodeReader, type_name
 from assay.spec.paths import relative_path
 from assay.spec.sandboxes import read_sandbox
 from assay.spec.services import References, read_services
@@ -229,7 +230,7 @@ def _common(
     changes: dict[str, object] = {}
     if "env" in fields:
         env = dict(base.env)
-        env.update(_env(reader, fields["env"][1]))
+        env.update(read_env(reader, fields["env"][1]))
         changes["env"] = tuple(env.items())
     for key in ("inherit_env", "strip_ansi"):
         if key in fields:
@@ -251,19 +252,6 @@ def _common(
     if "sandbox" in fields:
         changes["sandbox"] = read_sandbox(reader, fields["sandbox"][1]) or base.sandbox
     return replace(base, **changes)  # type: ignore[arg-type]
-
-
-def _env(reader: NodeReader, node: yaml.Node) -> dict[str, str | None]:
-    def read(name: str, key: yaml.Node, value: yaml.Node) -> tuple[str, str | None] | None:
-        if not name or "=" in name:
-            reader.error(key, f"env: invalid variable name {name!r}")
-            return None
-        if is_null(value):
-            return name, None
-        text = reader.string(value, f"env.{name}", scalars=True)
-        return None if text is None else (name, text)
-
-    return dict(reader.mapping_of(node, "env", read) or ())
 
 
 def _limits(reader: NodeReader, node: yaml.Node, base: Limits) -> Limits:
@@ -443,24 +431,7 @@ def _action(reader: NodeReader, node: yaml.Node, fields: Fields) -> str | tuple[
         return None
     if actions[0] == "pytest":
         return ("pytest",)
-    return _run(reader, fields["run"][1])
-
-
-def _run(reader: NodeReader, node: yaml.Node) -> str | tuple[str, ...] | None:
-    if isinstance(node, yaml.SequenceNode):
-        if not node.value:
-            reader.error(node, "run: an empty argument list has no program to run")
-            return None
-        argv = reader.strings(node, "run")
-        return None if argv is None else tuple(argv)
-    if is_string(node):
-        command = reader.string(node, "run")
-        if command is not None and not command.strip():
-            reader.error(node, "run: the command is empty")
-            return None
-        return command
-    reader.error(node, f"run must be a command string or an argument list, not {type_name(node)}")
-    return None
+    return read_command(reader, fields["run"][1], "run")
 
 
 def _name(reader: NodeReader, fields: Fields, run: str | tuple[str, ...] | None) -> str | None:
